@@ -1,0 +1,64 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Pool } from 'pg';
+import { SchemaNotMigratedError } from '../errors';
+import { messages } from '../errors/messages';
+
+interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const MIGRATIONS_DIR = join(__dirname, 'migrations');
+
+/** The numbered SQL files shipped with the package, in order. */
+export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
+  return readdirSync(dir)
+    .filter((file) => /^\d+_[\w-]+\.sql$/.test(file))
+    .map((file) => ({ version: Number.parseInt(file, 10), name: file.replace(/\.sql$/, ''), sql: readFileSync(join(dir, file), 'utf8') }))
+    .sort((a, b) => a.version - b.version);
+}
+
+/**
+ * Applies pending migrations in one transaction under a transaction-scoped advisory lock, so processes
+ * booting at once queue up behind the first and then find nothing left to do (also behind PgBouncer).
+ */
+export async function migrate(pool: Pool, schema: string, quotedSchema: string): Promise<number[]> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('nestjs-pgqueue'), hashtext($1))", [schema]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quotedSchema}`);
+    await client.query(`SET LOCAL search_path TO ${quotedSchema}`);
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM migrations');
+    const applied = new Set(rows.map((row) => row.version));
+    const pending = loadMigrations().filter((m) => !applied.has(m.version));
+    for (const migration of pending) {
+      await client.query(migration.sql);
+      await client.query('INSERT INTO migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+    }
+    await client.query('COMMIT');
+    return pending.map((m) => m.version);
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** With `migrate: false`: fails the bootstrap clearly when the schema lacks migrations this version needs. */
+export async function assertMigrated(pool: Pool, schema: string, quotedSchema: string): Promise<void> {
+  const latest = loadMigrations().at(-1)?.version ?? 0;
+  const { rows } = await pool.query<{ exists: boolean }>('SELECT to_regclass($1) IS NOT NULL AS exists', [`${quotedSchema}.migrations`]);
+  let have = 0;
+  if (rows[0]?.exists) {
+    const result = await pool.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${quotedSchema}.migrations`);
+    have = result.rows[0]?.version ?? 0;
+  }
+  if (have < latest) throw new SchemaNotMigratedError(messages.schemaNotMigrated(schema, have, latest));
+}

@@ -1,0 +1,126 @@
+import { Logger } from '@nestjs/common';
+import { Client } from 'pg';
+import type { QueueDatabase } from './queue-database';
+
+type NotificationHandler = (payload: string) => void;
+
+const HEALTH_CHECK_MS = 15_000;
+const HEALTH_CHECK_TIMEOUT_MS = 5_000;
+const RECONNECT_MIN_MS = 100;
+const RECONNECT_MAX_MS = 5_000;
+
+/**
+ * One dedicated connection that LISTENs on the schema's channels and fans notifications out.
+ * It reconnects by itself with backoff, re-LISTENs, and tells subscribers so they can catch up by polling:
+ * notifications sent while it was away are lost, by PostgreSQL's design.
+ */
+export class PgListener {
+  private readonly logger = new Logger('PgQueueListener');
+  private readonly handlers = new Map<string, Set<NotificationHandler>>();
+  private readonly reconnectHandlers = new Set<() => void>();
+  private client?: Client;
+  private started?: Promise<void>;
+  private closed = false;
+  private failures = 0;
+  private reconnectTimer?: NodeJS.Timeout;
+  private healthTimer?: NodeJS.Timeout;
+
+  constructor(private readonly db: QueueDatabase) {}
+
+  /** Subscribes to a channel; returns the unsubscribe function. */
+  on(channel: string, handler: NotificationHandler): () => void {
+    let set = this.handlers.get(channel);
+    if (!set) this.handlers.set(channel, (set = new Set()));
+    set.add(handler);
+    return () => set.delete(handler);
+  }
+
+  /** Called after every reconnect (not the first connect). */
+  onReconnect(handler: () => void): () => void {
+    this.reconnectHandlers.add(handler);
+    return () => this.reconnectHandlers.delete(handler);
+  }
+
+  /** Connects once; later calls return the same promise. A failed first connect keeps retrying in the background. */
+  start(): Promise<void> {
+    this.started ??= this.connect(false).catch(() => this.scheduleReconnect());
+    return this.started;
+  }
+
+  get connected(): boolean {
+    return this.client !== undefined;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.healthTimer);
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  private async connect(isReconnect: boolean): Promise<void> {
+    const client = new Client(this.db.connectionConfig());
+    client.on('notification', (message) => {
+      for (const handler of this.handlers.get(message.channel) ?? []) handler(message.payload ?? '');
+    });
+    client.on('error', (error) => this.lost(client, error));
+    client.on('end', () => this.lost(client, new Error('connection ended')));
+    try {
+      await client.connect();
+      for (const channel of Object.values(this.db.channels)) await client.query(`LISTEN "${channel}"`);
+    } catch (error) {
+      client.removeAllListeners('end');
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    if (this.closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.client = client;
+    this.failures = 0;
+    clearInterval(this.healthTimer);
+    this.healthTimer = setInterval(() => void this.checkHealth(client), HEALTH_CHECK_MS);
+    this.healthTimer.unref();
+    if (isReconnect) for (const handler of this.reconnectHandlers) handler();
+  }
+
+  /** Half-open sockets never emit an error: a periodic query with a deadline finds them. */
+  private async checkHealth(client: Client): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('health check timed out')), HEALTH_CHECK_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([client.query('SELECT 1'), deadline]);
+    } catch (error) {
+      this.lost(client, error as Error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private lost(client: Client, error: Error): void {
+    if (this.closed || this.client !== client) return;
+    this.logger.warn(`LISTEN connection lost (${error.message}); reconnecting. Polling keeps jobs moving meanwhile.`);
+    this.client = undefined;
+    clearInterval(this.healthTimer);
+    client.removeAllListeners('end');
+    client.end().catch(() => undefined);
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed) return;
+    const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.failures++);
+    this.reconnectTimer = setTimeout(() => {
+      this.connect(true).catch((error: Error) => {
+        this.logger.warn(`LISTEN reconnect failed: ${error.message}`);
+        this.scheduleReconnect();
+      });
+    }, delay);
+    this.reconnectTimer.unref();
+  }
+}

@@ -1,0 +1,50 @@
+import { Logger } from '@nestjs/common';
+import { Pool, type ClientConfig, type PoolConfig } from 'pg';
+import { channelsFor, quoteSchema, type Channels } from './identifiers';
+import { queueSql, type QueueSql } from './queue-sql';
+
+/** The pool, the schema and its statements: what every part of the queue talks to PostgreSQL through. */
+export class QueueDatabase {
+  readonly quotedSchema: string;
+  readonly sql: QueueSql;
+  readonly channels: Channels;
+  private readonly logger = new Logger('PgQueue');
+  private readonly onPoolError = (error: Error) =>
+    this.logger.warn(`An idle PostgreSQL connection failed: ${error.message}`);
+  private closed?: Promise<void>;
+
+  constructor(
+    readonly pool: Pool,
+    readonly schema: string,
+    /** True when the module created the pool and therefore ends it. */
+    private readonly ownsPool: boolean,
+  ) {
+    this.quotedSchema = quoteSchema(schema);
+    this.sql = queueSql(this.quotedSchema);
+    this.channels = channelsFor(schema);
+    // Without a listener, an idle client dropped by the server crashes the process (node-postgres #1700).
+    pool.on('error', this.onPoolError);
+  }
+
+  static fromConnectionString(connectionString: string, schema: string): QueueDatabase {
+    return new QueueDatabase(new Pool({ connectionString }), schema, true);
+  }
+
+  /** Settings for a dedicated connection (the listener) to the same server as the pool. */
+  connectionConfig(): ClientConfig {
+    const { max, min, idleTimeoutMillis, allowExitOnIdle, maxUses, log, Client, ...client } = this.pool.options as PoolConfig & {
+      Client?: unknown;
+      maxUses?: number;
+      log?: unknown;
+    };
+    return { ...client, keepAlive: true };
+  }
+
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      if (this.ownsPool) await this.pool.end();
+      this.pool.off('error', this.onPoolError);
+    })();
+    return this.closed;
+  }
+}

@@ -1,0 +1,57 @@
+import { Injectable, Logger, type Type } from '@nestjs/common';
+import { ContextIdFactory, DiscoveryService, MetadataScanner, ModuleRef, Reflector } from '@nestjs/core';
+import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
+import type { JobHandlerMetadata } from '../decorators/job-handler.decorator';
+import { JOB_HANDLER_METADATA } from '../pg-queue.constants';
+import type { JobHandlerDefinition } from './job-handler.definition';
+
+/** Finds @JobHandler methods on the application's providers. Collects only; the registry validates. */
+@Injectable()
+export class HandlerExplorer {
+  private readonly logger = new Logger('PgQueue');
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly reflector: Reflector,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  explore(): JobHandlerDefinition[] {
+    const found: JobHandlerDefinition[] = [];
+    const seen = new Set<object>();
+    for (const wrapper of this.discovery.getProviders()) {
+      const isStatic = wrapper.isDependencyTreeStatic();
+      // A request-scoped provider has no instance at bootstrap: its class prototype carries the metadata.
+      const target: object | undefined = isStatic ? wrapper.instance : wrapper.metatype?.prototype;
+      if (!target || typeof target !== 'object') continue;
+      // The same instance can be listed by several modules; its handlers are registered once.
+      if (seen.has(target)) continue;
+      seen.add(target);
+      const prototype = isStatic ? Object.getPrototypeOf(target) : target;
+      for (const method of this.scanner.getAllMethodNames(prototype)) {
+        const metadata = this.reflector.get<JobHandlerMetadata | undefined>(JOB_HANDLER_METADATA, prototype[method]);
+        if (metadata) found.push(this.define(wrapper, prototype.constructor as Type, method, metadata));
+      }
+    }
+    return found;
+  }
+
+  private define(wrapper: InstanceWrapper, metatype: Type, method: string, metadata: JobHandlerMetadata): JobHandlerDefinition {
+    const name = `${metatype.name}#${method}`;
+    if (wrapper.isDependencyTreeStatic()) {
+      const instance = wrapper.instance as Record<string, (...args: unknown[]) => unknown>;
+      return { ...metadata, name, invoke: async (payload, ctx) => instance[method](payload, ctx) };
+    }
+    // Request-scoped (or depending on one): a fresh DI sub-tree per job, as Nest gives each request.
+    this.logger.log(`${name} is on a request-scoped provider: a new instance is resolved for every job.`);
+    return {
+      ...metadata,
+      name,
+      invoke: async (payload, ctx) => {
+        const instance = await this.moduleRef.resolve(metatype, ContextIdFactory.create(), { strict: false });
+        return (instance as Record<string, (...args: unknown[]) => unknown>)[method](payload, ctx);
+      },
+    };
+  }
+}

@@ -1,0 +1,58 @@
+import { DuplicateJobHandlerError, PgQueueConfigError } from '../errors';
+import { messages } from '../errors/messages';
+import type { BackoffOptions } from '../interfaces';
+import { validateJobType, validateMaxAttempts } from '../validation/job-input';
+import type { JobHandlerDefinition } from './job-handler.definition';
+
+/** The handlers of this process, keyed by job type. A second handler for a type fails the bootstrap. */
+export class HandlerRegistry {
+  private readonly byType = new Map<string, JobHandlerDefinition>();
+
+  constructor(definitions: JobHandlerDefinition[] = []) {
+    definitions.forEach((definition) => this.add(definition));
+  }
+
+  add(definition: JobHandlerDefinition): void {
+    const existing = this.byType.get(definition.type);
+    if (existing) throw new DuplicateJobHandlerError(messages.duplicateHandler(definition.type, existing.name, definition.name));
+    validateHandler(definition);
+    this.byType.set(definition.type, definition);
+  }
+
+  get(type: string): JobHandlerDefinition | undefined {
+    return this.byType.get(type);
+  }
+
+  get types(): string[] {
+    return [...this.byType.keys()];
+  }
+
+  get size(): number {
+    return this.byType.size;
+  }
+}
+
+function validateHandler({ type, options, name }: JobHandlerDefinition): void {
+  const at = (option: string) => `@JobHandler('${type}') on ${name}: ${option}`;
+  const fail = (option: string, value: unknown, expected: string) => {
+    throw new PgQueueConfigError(messages.invalidOption(at(option), value, expected));
+  };
+  try {
+    validateJobType(type);
+    if (options.maxAttempts !== undefined) validateMaxAttempts(options.maxAttempts);
+  } catch (error) {
+    throw new PgQueueConfigError(`${at('')} ${(error as Error).message}`);
+  }
+  if (options.concurrency !== undefined && !isPositiveInt(options.concurrency)) fail('concurrency', options.concurrency, 'a positive integer');
+  if (options.timeoutMs !== undefined && !isPositiveInt(options.timeoutMs)) fail('timeoutMs', options.timeoutMs, 'a positive integer of milliseconds');
+  const backoff = options.backoff;
+  if (backoff !== undefined && typeof backoff !== 'function') {
+    if (typeof backoff !== 'object' || backoff === null) return fail('backoff', backoff, 'an object or a function');
+    for (const key of ['baseMs', 'maxMs'] as const satisfies ReadonlyArray<keyof BackoffOptions>) {
+      const value = backoff[key];
+      if (value !== undefined && !(Number.isFinite(value) && value >= 0)) fail(`backoff.${key}`, value, 'a number of milliseconds >= 0');
+    }
+  }
+}
+
+const isPositiveInt = (value: unknown) => Number.isInteger(value) && (value as number) >= 1;

@@ -1,0 +1,41 @@
+/** Every user-facing error text, in one place. */
+export const messages = {
+  invalidSchemaName: (name: unknown) =>
+    `Invalid schema name ${JSON.stringify(String(name))}: use 1-48 characters of a-z, 0-9 and _, not starting with a digit.`,
+  invalidJobType: (type: unknown, why: string) =>
+    `Invalid job type ${describe(type)}: ${why}. Use 1-128 characters of letters, digits and . _ - : /`,
+  invalidPayload: (path: string, why: string) => `Invalid job payload at ${path}: ${why}.`,
+  payloadTooLarge: (bytes: number, limit: number) =>
+    `Job payload is ${bytes} bytes of JSON, over the limit of ${limit} bytes (option maxPayloadBytes).`,
+  invalidOption: (option: string, value: unknown, expected: string) =>
+    `Invalid option ${option}: ${describe(value)}; expected ${expected}.`,
+  conflictingOptions: (a: string, b: string) => `Options ${a} and ${b} cannot be used together.`,
+  invalidJobId: (id: unknown) => `Invalid job id ${describe(id)}: job ids are positive integers given as strings.`,
+  invalidProgress: (percent: unknown) => `Invalid progress ${describe(percent)}: expected a number from 0 to 100.`,
+  invalidBatch: (index: number, reason: string) => `Job ${index} of the batch is invalid: ${reason}`,
+  duplicateHandler: (type: string, first: string, second: string) =>
+    `Two handlers for job type "${type}": ${first} and ${second}. A job type has exactly one handler.`,
+  duplicateWorker: () =>
+    'PgQueueModule was imported more than once with its worker enabled in one application. ' +
+    'Import it once (isGlobal: true makes QueueService available everywhere), or set worker.enabled: false on the others.',
+  missingConnection: () => 'PgQueueModule needs either connectionString or pool.',
+  bothConnections: () => 'PgQueueModule takes connectionString or pool, not both.',
+  schemaNotMigrated: (schema: string, have: number, want: number) =>
+    `Schema "${schema}" is at migration ${have}, this version of nestjs-pgqueue needs ${want}. ` +
+    'Run with migrate: true (the default) once, or apply the migrations yourself.',
+  jobTimedOut: (ms: number) => `Job timed out after ${ms} ms.`,
+  jobCancelled: () => 'Job was cancelled.',
+  leaseLost: () => 'The worker lost the lease on this job; another worker may be running it.',
+  shutdownDeadline: (ms: number) => `Worker shut down before the job finished (shutdownTimeoutMs ${ms}); the job was handed back.`,
+  leaseExpired: () => 'Lease expired: the worker running this job stopped heartbeating (crashed or lost its connection).',
+  resultNotJson: (why: string) => `Handler result cannot be stored as JSON: ${why}.`,
+  jobNotFound: (id: string) => `Job ${id} does not exist.`,
+};
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  if (value instanceof Date) return `Date(${Number.isNaN(value.getTime()) ? 'invalid' : value.toISOString()})`;
+  return typeof value;
+}

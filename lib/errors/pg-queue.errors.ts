@@ -1,0 +1,49 @@
+/** Base class of every error nestjs-pgqueue throws on purpose. */
+export class PgQueueError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad input to enqueue, getJob, cancel or ctx.progress; nothing was written. */
+export class InvalidJobError extends PgQueueError {}
+
+/** The job type is empty, too long or has characters outside the allowed set. */
+export class InvalidJobTypeError extends InvalidJobError {}
+
+/** The payload is not plain JSON (BigInt, cycles, functions, Dates, NUL characters...) or is too large. */
+export class InvalidPayloadError extends InvalidJobError {}
+
+/** An enqueue option (priority, runAt, delayMs, maxAttempts, client) is invalid. */
+export class InvalidJobOptionError extends InvalidJobError {}
+
+/** A job id is not a positive integer string. */
+export class InvalidJobIdError extends InvalidJobError {}
+
+/** Module, worker or handler configuration is invalid; raised at bootstrap. */
+export class PgQueueConfigError extends PgQueueError {}
+
+/** The schema name is not a safe PostgreSQL identifier. */
+export class InvalidSchemaNameError extends PgQueueConfigError {}
+
+/** Two @JobHandler methods claim one job type. */
+export class DuplicateJobHandlerError extends PgQueueConfigError {}
+
+/** The database schema is missing migrations and `migrate` is false. */
+export class SchemaNotMigratedError extends PgQueueConfigError {}
+
+/** `watch()` was asked for a job that does not exist. */
+export class JobNotFoundError extends PgQueueError {}
+
+/** Reason given to `ctx.signal` when the handler's timeoutMs elapsed. */
+export class JobTimeoutError extends PgQueueError {}
+
+/** Reason given to `ctx.signal` when the job was cancelled. */
+export class JobCancelledError extends PgQueueError {}
+
+/** Reason given to `ctx.signal` when this worker no longer holds the job's lease. */
+export class LeaseLostError extends PgQueueError {}
+
+/** Reason given to `ctx.signal` when the shutdown deadline passed; the job is handed back. */
+export class WorkerShutdownError extends PgQueueError {}

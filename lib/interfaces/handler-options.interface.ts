@@ -1,0 +1,24 @@
+/** Exponential backoff between attempts: min(maxMs, baseMs * 2^(attempt-1)), with jitter. */
+export interface BackoffOptions {
+  /** @default 1000 */
+  baseMs?: number;
+  /** @default 3600000 (1 hour) */
+  maxMs?: number;
+  /** Randomize each delay between half and all of it, so retries of many jobs spread out. @default true */
+  jitter?: boolean;
+}
+
+/** Computes the delay before the next attempt; `attempt` is the attempt that just failed (1-based). */
+export type BackoffFunction = (attempt: number, error: unknown) => number;
+
+/** Options of `@JobHandler(type, options)`. */
+export interface JobHandlerOptions {
+  /** Jobs of this type this process runs at once (never more than worker.concurrency). @default worker.concurrency */
+  concurrency?: number;
+  /** Attempts before the job is failed, when the enqueue did not set maxAttempts. @default 3 */
+  maxAttempts?: number;
+  /** Delay between attempts. @default { baseMs: 1000, maxMs: 3600000, jitter: true } */
+  backoff?: BackoffOptions | BackoffFunction;
+  /** Abort `ctx.signal` and fail the attempt after this long. @default no timeout */
+  timeoutMs?: number;
+}

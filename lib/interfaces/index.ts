@@ -1,0 +1,4 @@
+export * from './module-options.interface';
+export * from './job.interface';
+export * from './handler-options.interface';
+export * from './job-context.interface';

@@ -1,0 +1,27 @@
+import type { LoggerService } from '@nestjs/common';
+
+/** What a handler knows about the job it runs. */
+export interface JobInfo {
+  id: string;
+  type: string;
+  /** This attempt, 1-based. */
+  attempt: number;
+  maxAttempts: number;
+  priority: number;
+  queue: string | null;
+  createdAt: Date;
+  runAt: Date;
+  startedAt: Date;
+}
+
+/** The second argument of every handler. */
+export interface JobContext {
+  readonly job: JobInfo;
+  /** Aborted on timeout, cancellation, lost lease and the shutdown deadline; `signal.reason` says which. */
+  readonly signal: AbortSignal;
+  /** Records progress (0-100) and an optional stage; writes are coalesced, the last value always lands. */
+  progress(percent: number, stage?: string): Promise<void>;
+  /** Logs with the job's id and type in the context. */
+  log(message: string): void;
+  readonly logger: LoggerService;
+}

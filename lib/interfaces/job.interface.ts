@@ -1,0 +1,56 @@
+import type { ClientBase } from 'pg';
+
+/** The states a job moves through. */
+export type JobStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** A job as stored, returned by `enqueue`, `getJob` and `watch`. */
+export interface JobSnapshot<TPayload = unknown, TResult = unknown> {
+  /** Database id (int8 as a string, exact beyond 2^53). */
+  id: string;
+  type: string;
+  status: JobStatus;
+  /** Higher runs first. */
+  priority: number;
+  /** Named serial queue, or null. */
+  queue: string | null;
+  payload: TPayload;
+  /** 0-100, as last reported by the handler. */
+  progress: number;
+  stage: string | null;
+  /** Attempts started so far. */
+  attempts: number;
+  /** Null until the first claim when neither the enqueue nor the handler set it; then the effective limit. */
+  maxAttempts: number | null;
+  runAt: Date;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  lastError: string | null;
+  result: TResult | null;
+}
+
+/** Options of `enqueue` and of each job of `enqueueMany`. */
+export interface EnqueueOptions {
+  /** Integer, higher runs first. @default 100 */
+  priority?: number;
+  /** Earliest time the job may run. Not with `delayMs`. */
+  runAt?: Date;
+  /** Run no sooner than this many milliseconds from now (database clock). Not with `runAt`. */
+  delayMs?: number;
+  /** Attempts before the job is `failed`. @default the handler's maxAttempts, else 3 */
+  maxAttempts?: number;
+  /** A `pg` client inside your transaction: the job exists only if that transaction commits. */
+  client?: ClientBase;
+}
+
+/** One job of an `enqueueMany` batch. */
+export interface JobToEnqueue<TPayload = unknown> extends Omit<EnqueueOptions, 'client'> {
+  type: string;
+  payload: TPayload;
+}
+
+/** Options that apply to a whole `enqueueMany` batch. */
+export interface EnqueueManyOptions {
+  /** A `pg` client inside your transaction (see EnqueueOptions.client). */
+  client?: ClientBase;
+}

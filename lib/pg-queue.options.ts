@@ -1,0 +1,49 @@
+import { PgQueueConfigError } from './errors';
+import { messages } from './errors/messages';
+import type { PgQueueModuleOptions } from './interfaces';
+import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_SCHEMA } from './pg-queue.constants';
+import { quoteSchema } from './db/identifiers';
+
+/** Worker settings with every default filled in. */
+export interface ResolvedWorkerOptions {
+  enabled: boolean;
+  concurrency: number;
+  leaseMs: number;
+  pollIntervalMs: number;
+  shutdownTimeoutMs: number;
+}
+
+export interface ResolvedModuleOptions {
+  schema: string;
+  migrate: boolean;
+  maxPayloadBytes: number;
+  worker: ResolvedWorkerOptions;
+}
+
+/** Fills in defaults and rejects invalid module options at bootstrap, before any connection is made. */
+export function resolveModuleOptions(options: PgQueueModuleOptions): ResolvedModuleOptions {
+  if (!options || (options.connectionString === undefined && options.pool === undefined)) throw new PgQueueConfigError(messages.missingConnection());
+  if (options.connectionString !== undefined && options.pool !== undefined) throw new PgQueueConfigError(messages.bothConnections());
+  const schema = options.schema ?? DEFAULT_SCHEMA;
+  quoteSchema(schema);
+  const worker = options.worker ?? {};
+  return {
+    schema,
+    migrate: options.migrate ?? true,
+    maxPayloadBytes: integer('maxPayloadBytes', options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, 1),
+    worker: {
+      enabled: worker.enabled ?? true,
+      concurrency: integer('worker.concurrency', worker.concurrency ?? 10, 1, 10_000),
+      leaseMs: integer('worker.leaseMs', worker.leaseMs ?? 30_000, 500),
+      pollIntervalMs: integer('worker.pollIntervalMs', worker.pollIntervalMs ?? 1000, 10),
+      shutdownTimeoutMs: integer('worker.shutdownTimeoutMs', worker.shutdownTimeoutMs ?? 10_000, 0),
+    },
+  };
+}
+
+function integer(option: string, value: unknown, min: number, max = 2 ** 31 - 1): number {
+  if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
+    throw new PgQueueConfigError(messages.invalidOption(option, value, `an integer from ${min} to ${max}`));
+  }
+  return value as number;
+}

@@ -1,0 +1,57 @@
+import { messages } from '../errors/messages';
+import { InvalidJobIdError, InvalidJobOptionError, InvalidJobTypeError, InvalidPayloadError } from '../errors';
+import { toPlainJson } from './json-value';
+
+const JOB_TYPE = /^[A-Za-z0-9_][A-Za-z0-9_.:\/-]{0,127}$/;
+const JOB_ID = /^[1-9][0-9]{0,18}$/;
+const INT4_MIN = -2147483648;
+const INT4_MAX = 2147483647;
+const INT8_MAX = 9223372036854775807n;
+/** About 100 years: far enough for any delayed job, small enough for timestamptz arithmetic. */
+const MAX_DELAY_MS = 100 * 365 * 24 * 3600 * 1000;
+
+export function validateJobType(type: unknown): string {
+  if (typeof type !== 'string') throw new InvalidJobTypeError(messages.invalidJobType(type, 'not a string'));
+  if (!JOB_TYPE.test(type)) throw new InvalidJobTypeError(messages.invalidJobType(type, 'empty, too long or with a character outside the allowed set'));
+  return type;
+}
+
+export function validateJobId(id: unknown): string {
+  if (typeof id !== 'string' || !JOB_ID.test(id) || BigInt(id) > INT8_MAX) throw new InvalidJobIdError(messages.invalidJobId(id));
+  return id;
+}
+
+export function serializePayload(payload: unknown, maxBytes: number): string {
+  const json = toPlainJson(payload, (message) => new InvalidPayloadError(message));
+  const bytes = Buffer.byteLength(json, 'utf8');
+  if (bytes > maxBytes) throw new InvalidPayloadError(messages.payloadTooLarge(bytes, maxBytes));
+  return json;
+}
+
+export function validatePriority(priority: unknown): number {
+  if (!Number.isInteger(priority) || (priority as number) < INT4_MIN || (priority as number) > INT4_MAX) {
+    throw new InvalidJobOptionError(messages.invalidOption('priority', priority, `an integer from ${INT4_MIN} to ${INT4_MAX}`));
+  }
+  return priority as number;
+}
+
+export function validateMaxAttempts(maxAttempts: unknown, option = 'maxAttempts'): number {
+  if (!Number.isInteger(maxAttempts) || (maxAttempts as number) < 1 || (maxAttempts as number) > INT4_MAX) {
+    throw new InvalidJobOptionError(messages.invalidOption(option, maxAttempts, 'an integer of at least 1'));
+  }
+  return maxAttempts as number;
+}
+
+export function validateRunAt(runAt: unknown): Date {
+  if (!(runAt instanceof Date) || Number.isNaN(runAt.getTime())) {
+    throw new InvalidJobOptionError(messages.invalidOption('runAt', runAt, 'a valid Date'));
+  }
+  return runAt;
+}
+
+export function validateDelayMs(delayMs: unknown): number {
+  if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0 || delayMs > MAX_DELAY_MS) {
+    throw new InvalidJobOptionError(messages.invalidOption('delayMs', delayMs, `a number of milliseconds from 0 to ${MAX_DELAY_MS}`));
+  }
+  return delayMs;
+}

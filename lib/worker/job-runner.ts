@@ -1,0 +1,133 @@
+import { Logger } from '@nestjs/common';
+import type { Completion, JobStore } from '../db/job-store';
+import { InvalidJobError, JobCancelledError, JobTimeoutError, LeaseLostError, WorkerShutdownError } from '../errors';
+import { messages } from '../errors/messages';
+import { toPlainJson } from '../validation/json-value';
+import type { ActiveJob } from './active-job';
+import { retryDelayMs } from './backoff';
+import type { Batcher } from './batcher';
+import { describeError } from './error-text';
+import { JobExecutionContext } from './job-execution-context';
+import type { ProgressBuffer } from './progress-buffer';
+
+type Outcome = { ok: true; result: unknown } | { ok: false; error: unknown };
+
+const PERSIST_RETRY_MIN_MS = 100;
+const PERSIST_RETRY_MAX_MS = 2000;
+
+/** Runs one claimed job: builds its context, enforces its timeout, and records the outcome, fenced by its token. */
+export class JobRunner {
+  private readonly logger = new Logger('PgQueueWorker');
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly progress: ProgressBuffer,
+    private readonly completer: Batcher<Completion, boolean>,
+    /** How long to keep retrying an outcome write while the database is unreachable (the lease bound). */
+    private readonly persistRetryMs: number,
+  ) {}
+
+  /** Never rejects. */
+  async run(job: ActiveJob): Promise<void> {
+    const { row, handler, controller } = job;
+    const ctx = new JobExecutionContext(
+      {
+        id: row.id,
+        type: row.type,
+        attempt: row.attempts,
+        maxAttempts: row.max_attempts,
+        priority: row.priority,
+        queue: row.queue,
+        createdAt: row.created_at,
+        runAt: row.run_at,
+        startedAt: row.started_at,
+      },
+      controller.signal,
+      (percent, stage) => !job.finishing && this.progress.record(job.lease, percent, stage),
+      new Logger(`PgQueue:${row.type}`),
+    );
+    const timeoutMs = handler.options.timeoutMs;
+    const timer = timeoutMs ? setTimeout(() => controller.abort(new JobTimeoutError(messages.jobTimedOut(timeoutMs))), timeoutMs) : undefined;
+    let outcome: Outcome;
+    try {
+      outcome = { ok: true, result: await untilAborted(handler.invoke(row.payload, ctx), controller.signal) };
+    } catch (error) {
+      outcome = { ok: false, error: controller.signal.aborted ? controller.signal.reason : error };
+    } finally {
+      clearTimeout(timer);
+      job.finishing = true;
+    }
+    try {
+      await this.settle(job, outcome);
+    } catch (error) {
+      this.logger.error(`Could not record the outcome of job #${row.id} (${row.type}); it will be recovered when its lease expires: ${(error as Error).message}`);
+    } finally {
+      this.progress.forget(row.id);
+    }
+  }
+
+  private async settle(job: ActiveJob, outcome: Outcome): Promise<void> {
+    if (outcome.ok) return this.complete(job, outcome.result);
+    const { error } = outcome;
+    // Cancelled or no longer ours: the database already says what happened; any write would be fenced off.
+    if (error instanceof JobCancelledError || error instanceof LeaseLostError) return;
+    if (error instanceof WorkerShutdownError) {
+      await this.persist(job, () => this.store.handBack([job.lease]));
+      return;
+    }
+    await this.fail(job, error);
+  }
+
+  private async complete(job: ActiveJob, result: unknown): Promise<void> {
+    let json: string;
+    try {
+      json = toPlainJson(result === undefined ? null : result, (message) => new InvalidJobError(messages.resultNotJson(message)));
+    } catch (error) {
+      return this.fail(job, error);
+    }
+    const stage = this.progress.latestFor(job.lease.id)?.stage ?? null;
+    const accepted = await this.persist(job, () => this.completer.add({ ...job.lease, result: json, stage }));
+    if (!accepted) this.logger.warn(`Completion of job #${job.lease.id} was not recorded: this worker no longer holds its lease.`);
+  }
+
+  private async fail(job: ActiveJob, error: unknown): Promise<void> {
+    const { row, handler } = job;
+    const latest = this.progress.latestFor(row.id);
+    const status = await this.persist(job, () =>
+      this.store.fail({
+        ...job.lease,
+        error: describeError(error),
+        retryDelayMs: retryDelayMs(handler.options.backoff, row.attempts, error),
+        progress: latest?.percent ?? row.progress,
+        stage: latest?.stage ?? null,
+      }),
+    );
+    if (status === 'failed') this.logger.warn(`Job #${row.id} (${row.type}) failed for good after ${row.attempts} attempt(s).`);
+  }
+
+  /** Retries a write through database outages for as long as the lease could still be ours. */
+  private async persist<T>(job: ActiveJob, write: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.persistRetryMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await write();
+      } catch (error) {
+        if (job.leaseLost || Date.now() >= deadline) throw error;
+        await delay(Math.min(PERSIST_RETRY_MAX_MS, PERSIST_RETRY_MIN_MS * 2 ** attempt));
+      }
+    }
+  }
+}
+
+/** Settles with the handler, or rejects with the signal's reason as soon as it aborts. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  work.catch(() => undefined); // a handler that rejects after being abandoned must not crash the process
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

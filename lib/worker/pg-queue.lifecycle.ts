@@ -1,0 +1,55 @@
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
+import { JobStore } from '../db/job-store';
+import { PgListener } from '../db/pg-listener';
+import { QueueDatabase } from '../db/queue-database';
+import { HandlerExplorer } from '../discovery/handler-explorer';
+import { HandlerRegistry } from '../discovery/handler-registry';
+import { PgQueueConfigError } from '../errors';
+import { messages } from '../errors/messages';
+import type { ResolvedModuleOptions } from '../pg-queue.options';
+import { RESOLVED_OPTIONS } from '../pg-queue.tokens';
+import { JobWatcher } from '../producer/job-watcher';
+import { WorkerPool } from './worker-pool';
+
+/** One worker per application, however many times the module is imported. */
+const workerOwners = new WeakMap<ModulesContainer, PgQueueLifecycle>();
+
+/** The Nest hooks, and nothing else: start the worker at bootstrap, drain it, then close connections. */
+@Injectable()
+export class PgQueueLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private worker?: WorkerPool;
+
+  constructor(
+    private readonly db: QueueDatabase,
+    private readonly store: JobStore,
+    private readonly listener: PgListener,
+    private readonly watcher: JobWatcher,
+    private readonly explorer: HandlerExplorer,
+    private readonly modules: ModulesContainer,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedModuleOptions,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.options.worker.enabled) return;
+    const owner = workerOwners.get(this.modules);
+    if (owner && owner !== this) throw new PgQueueConfigError(messages.duplicateWorker());
+    workerOwners.set(this.modules, this);
+    const registry = new HandlerRegistry(this.explorer.explore());
+    this.worker = new WorkerPool(this.db, this.store, this.listener, registry, this.options.worker);
+    await this.worker.start();
+  }
+
+  /** Runs while QueueService and the pool still work, so draining handlers can enqueue follow-ups. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.worker?.stop();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.worker?.stop();
+    if (workerOwners.get(this.modules) === this) workerOwners.delete(this.modules);
+    this.watcher.close();
+    await this.listener.close();
+    await this.db.close();
+  }
+}

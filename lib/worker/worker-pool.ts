@@ -1,0 +1,208 @@
+import { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Completion, JobStore } from '../db/job-store';
+import type { PgListener } from '../db/pg-listener';
+import type { QueueDatabase } from '../db/queue-database';
+import type { HandlerRegistry } from '../discovery/handler-registry';
+import { JobCancelledError, LeaseLostError, WorkerShutdownError } from '../errors';
+import { messages } from '../errors/messages';
+import { DEFAULT_MAX_ATTEMPTS } from '../pg-queue.constants';
+import type { ResolvedWorkerOptions } from '../pg-queue.options';
+import { ActiveJob } from './active-job';
+import { Batcher } from './batcher';
+import { JobRunner } from './job-runner';
+import { LeaseKeeper } from './lease-keeper';
+import { ProgressBuffer } from './progress-buffer';
+import { Rescuer } from './rescuer';
+
+type State = 'idle' | 'running' | 'stopping' | 'stopped';
+
+/**
+ * Claims jobs for the types this process handles and runs them, up to the worker's and each handler's
+ * concurrency. Wakes on NOTIFY, on a finished job and on the poll floor; stops in the order DESIGN.md §2 gives.
+ */
+export class WorkerPool {
+  /** A random id per process start, so a restarted process never passes for its predecessor. */
+  readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly logger = new Logger('PgQueueWorker');
+  private readonly active = new Map<string, ActiveJob>();
+  private readonly runningByType = new Map<string, number>();
+  private readonly progress: ProgressBuffer;
+  private readonly completer: Batcher<Completion, boolean>;
+  private readonly runner: JobRunner;
+  private readonly leaseKeeper: LeaseKeeper;
+  private readonly rescuer: Rescuer;
+  private readonly unsubscribe: Array<() => void> = [];
+  private state: State = 'idle';
+  private claiming?: Promise<void>;
+  private claimAgain = false;
+  private pollTimer?: NodeJS.Timeout;
+  private stopped?: Promise<void>;
+
+  constructor(
+    private readonly db: QueueDatabase,
+    private readonly store: JobStore,
+    private readonly listener: PgListener,
+    private readonly registry: HandlerRegistry,
+    private readonly options: ResolvedWorkerOptions,
+  ) {
+    this.progress = new ProgressBuffer(store, this.logger);
+    this.completer = new Batcher(async (completions) => {
+      const accepted = await store.complete(completions);
+      return completions.map((c) => accepted.has(c.id));
+    });
+    this.runner = new JobRunner(store, this.progress, this.completer, options.leaseMs);
+    this.leaseKeeper = new LeaseKeeper(store, options.leaseMs, () => [...this.active.values()].map((j) => j.lease), (ids) => this.leasesLost(ids), this.logger);
+    this.rescuer = new Rescuer(store, Math.min(5000, Math.max(250, Math.floor(options.leaseMs / 2))), () => this.wake(), this.logger);
+  }
+
+  /** Jobs claimed by this process and not yet settled (running or waiting for a slot). */
+  get activeCount(): number {
+    return this.active.size;
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'idle') return;
+    this.state = 'running';
+    const { channels } = this.db;
+    this.unsubscribe.push(
+      this.listener.on(channels.newJobs, () => this.wake()),
+      this.listener.on(channels.cancel, (id) => this.abort(id, new JobCancelledError(messages.jobCancelled()))),
+      this.listener.onReconnect(() => this.wake()),
+    );
+    await this.listener.start();
+    this.progress.start();
+    this.leaseKeeper.start();
+    this.rescuer.start();
+    this.schedulePoll();
+    this.wake();
+    this.logger.log(`Worker ${this.workerId} started for ${this.registry.types.join(', ') || 'no job types'} (concurrency ${this.options.concurrency}).`);
+  }
+
+  /** Stops claiming, hands back unstarted jobs, drains running ones up to the deadline, then aborts and hands back the rest. */
+  stop(): Promise<void> {
+    this.stopped ??= this.drain();
+    return this.stopped;
+  }
+
+  /** Looks for jobs now; concurrent calls coalesce into one more round. */
+  wake(): void {
+    if (this.state !== 'running') return;
+    if (this.claiming) {
+      this.claimAgain = true;
+      return;
+    }
+    this.claiming = this.claimWhileCapacity().finally(() => (this.claiming = undefined));
+  }
+
+  private async claimWhileCapacity(): Promise<void> {
+    do {
+      this.claimAgain = false;
+      const capacity = this.options.concurrency - this.active.size;
+      const types = this.registry.types.filter((type) => this.claimedOf(type) < this.typeConcurrency(type));
+      if (capacity <= 0 || types.length === 0 || this.state !== 'running') return;
+      let rows;
+      try {
+        const defaults = types.map((type) => this.registry.get(type)?.options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
+        rows = await this.store.claim(types, defaults, capacity, this.workerId, this.options.leaseMs);
+      } catch (error) {
+        this.logger.warn(`Claiming jobs failed: ${(error as Error).message}`);
+        return;
+      }
+      for (const row of rows) {
+        const handler = this.registry.get(row.type);
+        if (handler) this.active.set(row.id, new ActiveJob(row, handler));
+      }
+      this.startWaiting();
+      if (rows.length === capacity) this.claimAgain = true;
+    } while (this.claimAgain && this.state === 'running');
+  }
+
+  /** Starts claimed jobs, in claim order, as far as their handlers' concurrency allows. */
+  private startWaiting(): void {
+    if (this.state !== 'running') return;
+    for (const job of this.active.values()) {
+      if (job.started || (this.runningByType.get(job.type) ?? 0) >= this.typeConcurrency(job.type)) continue;
+      job.started = true;
+      this.runningByType.set(job.type, (this.runningByType.get(job.type) ?? 0) + 1);
+      job.settled = this.runner.run(job).finally(() => {
+        this.active.delete(job.lease.id);
+        this.runningByType.set(job.type, (this.runningByType.get(job.type) ?? 1) - 1);
+        this.startWaiting();
+        this.wake();
+      });
+    }
+  }
+
+  private abort(id: string, reason: Error): void {
+    const job = this.active.get(id);
+    if (!job) return;
+    if (!job.started) this.active.delete(id);
+    else if (!job.finishing) job.controller.abort(reason);
+  }
+
+  private leasesLost(ids: string[]): void {
+    for (const id of ids) {
+      const job = this.active.get(id);
+      if (!job) continue;
+      job.leaseLost = true;
+      this.logger.warn(`Lost the lease on job #${id} (${job.type}); aborting it here.`);
+      this.abort(id, new LeaseLostError(messages.leaseLost()));
+    }
+  }
+
+  private claimedOf(type: string): number {
+    let count = 0;
+    for (const job of this.active.values()) if (job.type === type) count++;
+    return count;
+  }
+
+  private typeConcurrency(type: string): number {
+    return Math.min(this.options.concurrency, this.registry.get(type)?.options.concurrency ?? Infinity);
+  }
+
+  private schedulePoll(): void {
+    this.pollTimer = setTimeout(() => {
+      this.wake();
+      if (this.state === 'running') this.schedulePoll();
+    }, this.options.pollIntervalMs);
+  }
+
+  private async drain(): Promise<void> {
+    if (this.state === 'idle') {
+      this.state = 'stopped';
+      return;
+    }
+    this.state = 'stopping';
+    clearTimeout(this.pollTimer);
+    this.unsubscribe.splice(0).forEach((off) => off());
+    await this.rescuer.stop();
+    await this.claiming;
+
+    const unstarted = [...this.active.values()].filter((job) => !job.started);
+    unstarted.forEach((job) => this.active.delete(job.lease.id));
+    await this.store.handBack(unstarted.map((job) => job.lease)).catch((error: Error) => {
+      this.logger.warn(`Handing back ${unstarted.length} unstarted job(s) failed; they will be recovered when their leases expire: ${error.message}`);
+    });
+
+    const running = () => [...this.active.values()].map((job) => job.settled);
+    let deadline: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      Promise.all(running()).then(() => false),
+      new Promise<boolean>((resolve) => (deadline = setTimeout(() => resolve(true), this.options.shutdownTimeoutMs))),
+    ]);
+    clearTimeout(deadline);
+    if (timedOut) {
+      const reason = new WorkerShutdownError(messages.shutdownDeadline(this.options.shutdownTimeoutMs));
+      for (const job of this.active.values()) if (!job.finishing) job.controller.abort(reason);
+      await Promise.all(running());
+    }
+    await this.completer.idle();
+    // Heartbeats run until the last job has settled, so nobody rescues a job that is still running here.
+    await this.leaseKeeper.stop();
+    await this.progress.stop();
+    this.state = 'stopped';
+    this.logger.log(`Worker ${this.workerId} stopped.`);
+  }
+}
