@@ -1,4 +1,11 @@
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import { JobStore } from '../db/job-store';
 import { PgListener } from '../db/pg-listener';
@@ -15,9 +22,13 @@ import { WorkerPool } from './worker-pool';
 /** One worker per application, however many times the module is imported. */
 const workerOwners = new WeakMap<ModulesContainer, PgQueueLifecycle>();
 
-/** The Nest hooks, and nothing else: start the worker at bootstrap, drain it, then close connections. */
+/**
+ * The Nest hooks, and nothing else: check the configuration once every provider exists, start the worker at
+ * bootstrap, drain it, then close connections.
+ */
 @Injectable()
-export class PgQueueLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+export class PgQueueLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private registry?: HandlerRegistry;
   private worker?: WorkerPool;
 
   constructor(
@@ -30,13 +41,29 @@ export class PgQueueLifecycle implements OnApplicationBootstrap, BeforeApplicati
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedModuleOptions,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
+  /**
+   * Fails before any worker starts. Nest runs no shutdown hook after a failed init, so connections are
+   * released here before throwing.
+   */
+  async onModuleInit(): Promise<void> {
     if (!this.options.worker.enabled) return;
     const owner = workerOwners.get(this.modules);
-    if (owner && owner !== this) throw new PgQueueConfigError(messages.duplicateWorker());
+    if (owner && owner !== this) {
+      await Promise.all([owner.releaseConnections(), this.releaseConnections()]);
+      throw new PgQueueConfigError(messages.duplicateWorker());
+    }
     workerOwners.set(this.modules, this);
-    const registry = new HandlerRegistry(this.explorer.explore());
-    this.worker = new WorkerPool(this.db, this.store, this.listener, registry, this.options.worker);
+    try {
+      this.registry = new HandlerRegistry(this.explorer.explore());
+    } catch (error) {
+      await this.releaseConnections();
+      throw error;
+    }
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.registry) return;
+    this.worker = new WorkerPool(this.db, this.store, this.listener, this.registry, this.options.worker);
     await this.worker.start();
   }
 
@@ -48,6 +75,10 @@ export class PgQueueLifecycle implements OnApplicationBootstrap, BeforeApplicati
   async onApplicationShutdown(): Promise<void> {
     await this.worker?.stop();
     if (workerOwners.get(this.modules) === this) workerOwners.delete(this.modules);
+    await this.releaseConnections();
+  }
+
+  private async releaseConnections(): Promise<void> {
     this.watcher.close();
     await this.listener.close();
     await this.db.close();
