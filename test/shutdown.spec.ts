@@ -1,0 +1,82 @@
+import { Injectable } from '@nestjs/common';
+import { JobHandler, WorkerShutdownError, type JobContext } from '../lib';
+import { QueueService } from '../lib';
+import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
+import { gate, Recorder, startQueueApp } from './support/queue-app';
+
+const events = new Recorder<{ id: string; event: string; reason?: unknown }>();
+let release = gate();
+
+@Injectable()
+class DrainHandlers {
+  constructor(private readonly queue: QueueService) {}
+
+  @JobHandler('drain.me', { concurrency: 2 })
+  async drainMe(_: unknown, ctx: JobContext) {
+    events.push({ id: ctx.job.id, event: 'started' });
+    await release.opened;
+    const followUp = await this.queue.enqueue('follow.up', { after: ctx.job.id });
+    events.push({ id: ctx.job.id, event: `enqueued ${followUp.id}` });
+    return 'drained';
+  }
+
+  @JobHandler('stubborn')
+  async stubborn(_: unknown, ctx: JobContext) {
+    events.push({ id: ctx.job.id, event: 'started' });
+    ctx.signal.addEventListener('abort', () => events.push({ id: ctx.job.id, event: 'aborted', reason: ctx.signal.reason }));
+    await new Promise(() => undefined); // ignores its signal and never settles
+  }
+}
+
+describe('shutdown (app.close)', () => {
+  let db: TestDatabase;
+
+  beforeEach(async () => {
+    events.events.length = 0; // every test has a fresh schema, so job ids start again at 1
+    db = await createTestDatabase();
+  });
+  afterEach(async () => {
+    await db?.close();
+  });
+
+  const rows = (ids: string[]) =>
+    db.query<{ id: string; status: string; attempts: number }>(
+      `SELECT id::text, status, attempts FROM ${db.schema}.jobs WHERE id = ANY($1::bigint[]) ORDER BY id`,
+      [ids],
+    );
+
+  it('stops claiming, hands back unstarted jobs, lets running ones finish, and keeps QueueService working meanwhile', async () => {
+    release = gate();
+    const app = await startQueueApp(db, { providers: [DrainHandlers], worker: { concurrency: 6, shutdownTimeoutMs: 10_000 } });
+    const jobs = await app.queue.enqueueMany(Array.from({ length: 6 }, (_, i) => ({ type: 'drain.me', payload: { i } })));
+    const ids = jobs.map((j) => j.id);
+    await waitFor(async () => (await rows(ids)).every((r) => r.status === 'running'), { message: 'all six claimed' });
+    expect(events.events.filter((e) => e.event === 'started')).toHaveLength(2); // handler concurrency 2: four wait
+
+    const closing = app.close();
+    await waitFor(async () => (await rows(ids)).filter((r) => r.status === 'pending' && r.attempts === 0).length === 4, {
+      message: 'four unstarted jobs handed back without using an attempt',
+    });
+    const late = await db.query<{ id: string }>(`INSERT INTO ${db.schema}.jobs (type, payload) VALUES ('drain.me', '{}') RETURNING id::text`);
+    release.open();
+    await closing;
+
+    const final = await rows(ids);
+    const startedIds = events.events.filter((e) => e.event === 'started').map((e) => e.id);
+    expect(final.filter((r) => r.status === 'completed').map((r) => r.id).sort()).toEqual([...startedIds].sort());
+    expect(final.filter((r) => r.status === 'pending')).toHaveLength(4);
+    expect(events.events.filter((e) => e.event.startsWith('enqueued'))).toHaveLength(2);
+    expect(await db.query(`SELECT status FROM ${db.schema}.jobs WHERE type = 'follow.up'`)).toEqual([{ status: 'pending' }, { status: 'pending' }]);
+    expect(await rows([late[0].id])).toEqual([{ id: late[0].id, status: 'pending', attempts: 0 }]);
+  });
+
+  it('after shutdownTimeoutMs aborts the signals of jobs still running and hands them back', async () => {
+    const app = await startQueueApp(db, { providers: [DrainHandlers], worker: { shutdownTimeoutMs: 300 } });
+    const job = await app.queue.enqueue('stubborn', {});
+    await waitFor(() => events.events.some((e) => e.id === job.id && e.event === 'started'));
+    await app.close();
+    const aborted = events.events.find((e) => e.id === job.id && e.event === 'aborted');
+    expect(aborted?.reason).toBeInstanceOf(WorkerShutdownError);
+    expect(await rows([job.id])).toEqual([{ id: job.id, status: 'pending', attempts: 0 }]);
+  });
+});
