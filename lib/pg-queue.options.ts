@@ -22,7 +22,8 @@ export interface ResolvedModuleOptions {
 
 /** Fills in defaults and rejects invalid module options at bootstrap, before any connection is made. */
 export function resolveModuleOptions(options: PgQueueModuleOptions): ResolvedModuleOptions {
-  if (!options || (options.connectionString === undefined && options.pool === undefined)) throw new PgQueueConfigError(messages.missingConnection());
+  if (!options || (options.connectionString === undefined && options.pool === undefined))
+    throw new PgQueueConfigError(messages.missingConnection());
   if (options.connectionString !== undefined && options.pool !== undefined) throw new PgQueueConfigError(messages.bothConnections());
   const schema = options.schema ?? DEFAULT_SCHEMA;
   quoteSchema(schema);

@@ -22,7 +22,8 @@ export class QueueService {
 
   /** Adds one job. With `options.client` the job is part of the caller's transaction. */
   async enqueue<P = unknown>(type: string, payload: P, options: EnqueueOptions = {}): Promise<JobSnapshot<P>> {
-    if (typeof options !== 'object' || options === null) throw new InvalidJobOptionError(messages.invalidOption('options', options, 'an object'));
+    if (typeof options !== 'object' || options === null)
+      throw new InvalidJobOptionError(messages.invalidOption('options', options, 'an object'));
     const { client, ...jobOptions } = options;
     validateClient(client);
     const row = toNewJobRow({ ...jobOptions, type, payload }, this.options.maxPayloadBytes);

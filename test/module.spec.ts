@@ -133,7 +133,11 @@ describe('PgQueueModule', () => {
           isGlobal: true,
           imports: [ConfigModule],
           inject: [CONFIG],
-          useFactory: (config: { url: string; schema: string }) => ({ connectionString: config.url, schema: config.schema, worker: FAST_WORKER }),
+          useFactory: (config: { url: string; schema: string }) => ({
+            connectionString: config.url,
+            schema: config.schema,
+            worker: FAST_WORKER,
+          }),
         }),
         FeatureModule,
       ],
@@ -215,7 +219,9 @@ describe('PgQueueModule', () => {
     ['concurrency 0', { connectionString: 'postgres://x', worker: { concurrency: 0 } }],
     ['leaseMs 10', { connectionString: 'postgres://x', worker: { leaseMs: 10 } }],
   ])('rejects module options with %s at bootstrap', async (_, options) => {
-    await expect(Test.createTestingModule({ imports: [PgQueueModule.forRoot(options)] }).compile()).rejects.toBeInstanceOf(PgQueueConfigError);
+    await expect(Test.createTestingModule({ imports: [PgQueueModule.forRoot(options)] }).compile()).rejects.toBeInstanceOf(
+      PgQueueConfigError,
+    );
     await options.pool?.end();
   });
 

@@ -67,7 +67,9 @@ describe('processing jobs', () => {
     const done = lastValueFrom(app.queue.watch(enqueued.id).pipe(toArray()));
     app.queue.watch(enqueued.id).subscribe((snapshot) => updates.push(snapshot));
 
-    await waitFor(() => updates.some((s) => s.status === 'running' && s.progress === 60), { message: 'watch shows progress 60 while the handler runs' });
+    await waitFor(() => updates.some((s) => s.status === 'running' && s.progress === 60), {
+      message: 'watch shows progress 60 while the handler runs',
+    });
     const running = await job(enqueued.id);
     expect(running).toMatchObject({ status: 'running', stage: 'rendering', attempts: 1, maxAttempts: 3 });
     expect(running.startedAt).toBeInstanceOf(Date);
@@ -94,7 +96,13 @@ describe('processing jobs', () => {
     started.events.length = 0;
     hold.open();
     await waitFor(async () => (await statusOf(negative.id)) === 'completed');
-    expect(started.events.filter((e) => e.type === 'order.step').map((e) => e.id)).toEqual([high.id, mid1.id, mid2.id, low.id, negative.id]);
+    expect(started.events.filter((e) => e.type === 'order.step').map((e) => e.id)).toEqual([
+      high.id,
+      mid1.id,
+      mid2.id,
+      low.id,
+      negative.id,
+    ]);
   });
 
   it('retries with backoff, then completes', async () => {
@@ -142,7 +150,10 @@ describe('processing jobs', () => {
       { type: 'order.step', payload: { n: 1 } },
       { type: 'order.step', payload: { n: 2 }, priority: 7 },
     ]);
-    expect(jobs.map((j) => [j.payload, j.priority])).toEqual([[{ n: 1 }, 100], [{ n: 2 }, 7]]);
+    expect(jobs.map((j) => [j.payload, j.priority])).toEqual([
+      [{ n: 1 }, 100],
+      [{ n: 2 }, 7],
+    ]);
     expect(BigInt(jobs[1].id)).toBeGreaterThan(BigInt(jobs[0].id));
     await waitFor(async () => (await statusOf(jobs[1].id)) === 'completed');
     expect(await app.queue.enqueueMany([])).toEqual([]);

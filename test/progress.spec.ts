@@ -31,7 +31,9 @@ describe('progress', () => {
     await db.query(`INSERT INTO ${db.schema}.update_count VALUES (0)`);
     await db.query(`CREATE FUNCTION ${db.schema}.count_update() RETURNS trigger LANGUAGE plpgsql AS
       $$ BEGIN UPDATE ${db.schema}.update_count SET n = n + 1; RETURN NULL; END $$`);
-    await db.query(`CREATE TRIGGER count_updates AFTER UPDATE ON ${db.schema}.jobs FOR EACH ROW EXECUTE FUNCTION ${db.schema}.count_update()`);
+    await db.query(
+      `CREATE TRIGGER count_updates AFTER UPDATE ON ${db.schema}.jobs FOR EACH ROW EXECUTE FUNCTION ${db.schema}.count_update()`,
+    );
   });
   afterAll(async () => {
     await app?.close();

@@ -57,16 +57,26 @@ describe('shutdown (app.close)', () => {
     await waitFor(async () => (await rows(ids)).filter((r) => r.status === 'pending' && r.attempts === 0).length === 4, {
       message: 'four unstarted jobs handed back without using an attempt',
     });
-    const late = await db.query<{ id: string }>(`INSERT INTO ${db.schema}.jobs (type, payload) VALUES ('drain.me', '{}') RETURNING id::text`);
+    const late = await db.query<{ id: string }>(
+      `INSERT INTO ${db.schema}.jobs (type, payload) VALUES ('drain.me', '{}') RETURNING id::text`,
+    );
     release.open();
     await closing;
 
     const final = await rows(ids);
     const startedIds = events.events.filter((e) => e.event === 'started').map((e) => e.id);
-    expect(final.filter((r) => r.status === 'completed').map((r) => r.id).sort()).toEqual([...startedIds].sort());
+    expect(
+      final
+        .filter((r) => r.status === 'completed')
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([...startedIds].sort());
     expect(final.filter((r) => r.status === 'pending')).toHaveLength(4);
     expect(events.events.filter((e) => e.event.startsWith('enqueued'))).toHaveLength(2);
-    expect(await db.query(`SELECT status FROM ${db.schema}.jobs WHERE type = 'follow.up'`)).toEqual([{ status: 'pending' }, { status: 'pending' }]);
+    expect(await db.query(`SELECT status FROM ${db.schema}.jobs WHERE type = 'follow.up'`)).toEqual([
+      { status: 'pending' },
+      { status: 'pending' },
+    ]);
     expect(await rows([late[0].id])).toEqual([{ id: late[0].id, status: 'pending', attempts: 0 }]);
   });
 

@@ -9,8 +9,7 @@ export class QueueDatabase {
   readonly sql: QueueSql;
   readonly channels: Channels;
   private readonly logger = new Logger('PgQueue');
-  private readonly onPoolError = (error: Error) =>
-    this.logger.warn(`An idle PostgreSQL connection failed: ${error.message}`);
+  private readonly onPoolError = (error: Error) => this.logger.warn(`An idle PostgreSQL connection failed: ${error.message}`);
   private closed?: Promise<void>;
 
   constructor(

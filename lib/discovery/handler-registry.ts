@@ -43,8 +43,10 @@ function validateHandler({ type, options, name }: JobHandlerDefinition): void {
   } catch (error) {
     throw new PgQueueConfigError(`${at('')} ${(error as Error).message}`);
   }
-  if (options.concurrency !== undefined && !isPositiveInt(options.concurrency)) fail('concurrency', options.concurrency, 'a positive integer');
-  if (options.timeoutMs !== undefined && !isPositiveInt(options.timeoutMs)) fail('timeoutMs', options.timeoutMs, 'a positive integer of milliseconds');
+  if (options.concurrency !== undefined && !isPositiveInt(options.concurrency))
+    fail('concurrency', options.concurrency, 'a positive integer');
+  if (options.timeoutMs !== undefined && !isPositiveInt(options.timeoutMs))
+    fail('timeoutMs', options.timeoutMs, 'a positive integer of milliseconds');
   const backoff = options.backoff;
   if (backoff !== undefined && typeof backoff !== 'function') {
     if (typeof backoff !== 'object' || backoff === null) return fail('backoff', backoff, 'an object or a function');

@@ -18,9 +18,11 @@ const JOB_KEYS = new Set(['type', 'payload', 'priority', 'runAt', 'delayMs', 'ma
 export function toNewJobRow(job: JobToEnqueue, maxPayloadBytes: number): NewJobRow {
   if (typeof job !== 'object' || job === null) throw new InvalidJobOptionError(messages.invalidOption('job', job, 'an object'));
   for (const key of Object.keys(job)) {
-    if (!JOB_KEYS.has(key)) throw new InvalidJobOptionError(messages.invalidOption(key, (job as unknown as Record<string, unknown>)[key], 'no such option'));
+    if (!JOB_KEYS.has(key))
+      throw new InvalidJobOptionError(messages.invalidOption(key, (job as unknown as Record<string, unknown>)[key], 'no such option'));
   }
-  if (job.runAt !== undefined && job.delayMs !== undefined) throw new InvalidJobOptionError(messages.conflictingOptions('runAt', 'delayMs'));
+  if (job.runAt !== undefined && job.delayMs !== undefined)
+    throw new InvalidJobOptionError(messages.conflictingOptions('runAt', 'delayMs'));
   if (!('payload' in job)) throw new InvalidJobOptionError(messages.invalidOption('payload', undefined, 'a JSON value'));
   return {
     type: validateJobType(job.type),
@@ -34,7 +36,10 @@ export function toNewJobRow(job: JobToEnqueue, maxPayloadBytes: number): NewJobR
 
 /** Checks the `client` option: it must be a node-postgres client (or anything with its query method). */
 export function validateClient(client: unknown): void {
-  if (client !== undefined && (typeof client !== 'object' || client === null || typeof (client as { query?: unknown }).query !== 'function')) {
+  if (
+    client !== undefined &&
+    (typeof client !== 'object' || client === null || typeof (client as { query?: unknown }).query !== 'function')
+  ) {
     throw new InvalidJobOptionError(messages.invalidOption('client', client, 'a pg client (PoolClient or Client) inside your transaction'));
   }
 }

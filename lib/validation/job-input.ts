@@ -12,7 +12,8 @@ const MAX_DELAY_MS = 100 * 365 * 24 * 3600 * 1000;
 
 export function validateJobType(type: unknown): string {
   if (typeof type !== 'string') throw new InvalidJobTypeError(messages.invalidJobType(type, 'not a string'));
-  if (!JOB_TYPE.test(type)) throw new InvalidJobTypeError(messages.invalidJobType(type, 'empty, too long or with a character outside the allowed set'));
+  if (!JOB_TYPE.test(type))
+    throw new InvalidJobTypeError(messages.invalidJobType(type, 'empty, too long or with a character outside the allowed set'));
   return type;
 }
 

@@ -18,7 +18,12 @@ export class JobExecutionContext implements JobContext {
     if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) {
       throw new InvalidJobError(messages.invalidProgress(percent));
     }
-    const cleanStage = stage === undefined || stage === null ? undefined : String(stage).replace(/\u0000/g, '').slice(0, MAX_STAGE_CHARS);
+    const cleanStage =
+      stage === undefined || stage === null
+        ? undefined
+        : String(stage)
+            .replace(/\u0000/g, '')
+            .slice(0, MAX_STAGE_CHARS);
     this.report(Math.round(percent), cleanStage);
   }
 

@@ -47,7 +47,9 @@ export class JobRunner {
       new Logger(`PgQueue:${row.type}`),
     );
     const timeoutMs = handler.options.timeoutMs;
-    const timer = timeoutMs ? setTimeout(() => controller.abort(new JobTimeoutError(messages.jobTimedOut(timeoutMs))), timeoutMs) : undefined;
+    const timer = timeoutMs
+      ? setTimeout(() => controller.abort(new JobTimeoutError(messages.jobTimedOut(timeoutMs))), timeoutMs)
+      : undefined;
     let outcome: Outcome;
     try {
       outcome = { ok: true, result: await untilAborted(handler.invoke(row.payload, ctx), controller.signal) };
@@ -60,7 +62,9 @@ export class JobRunner {
     try {
       await this.settle(job, outcome);
     } catch (error) {
-      this.logger.error(`Could not record the outcome of job #${row.id} (${row.type}); it will be recovered when its lease expires: ${(error as Error).message}`);
+      this.logger.error(
+        `Could not record the outcome of job #${row.id} (${row.type}); it will be recovered when its lease expires: ${(error as Error).message}`,
+      );
     } finally {
       this.progress.forget(row.id);
     }

@@ -37,7 +37,9 @@ export class Rescuer {
       do {
         rows = await this.store.rescueExpired(BATCH_SIZE, messages.leaseExpired());
         if (rows.length > 0) {
-          this.logger.warn(`Recovered ${rows.length} job(s) whose worker stopped heartbeating: ${rows.map((r) => `#${r.id} -> ${r.status}`).join(', ')}`);
+          this.logger.warn(
+            `Recovered ${rows.length} job(s) whose worker stopped heartbeating: ${rows.map((r) => `#${r.id} -> ${r.status}`).join(', ')}`,
+          );
           this.onRescued();
         }
       } while (rows.length === BATCH_SIZE);

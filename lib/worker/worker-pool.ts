@@ -53,7 +53,13 @@ export class WorkerPool {
       return completions.map((c) => accepted.has(c.id));
     });
     this.runner = new JobRunner(store, this.progress, this.completer, options.leaseMs);
-    this.leaseKeeper = new LeaseKeeper(store, options.leaseMs, () => [...this.active.values()].map((j) => j.lease), (ids) => this.leasesLost(ids), this.logger);
+    this.leaseKeeper = new LeaseKeeper(
+      store,
+      options.leaseMs,
+      () => [...this.active.values()].map((j) => j.lease),
+      (ids) => this.leasesLost(ids),
+      this.logger,
+    );
     this.rescuer = new Rescuer(store, Math.min(5000, Math.max(250, Math.floor(options.leaseMs / 2))), () => this.wake(), this.logger);
   }
 
@@ -77,7 +83,9 @@ export class WorkerPool {
     this.rescuer.start();
     this.schedulePoll();
     this.wake();
-    this.logger.log(`Worker ${this.workerId} started for ${this.registry.types.join(', ') || 'no job types'} (concurrency ${this.options.concurrency}).`);
+    this.logger.log(
+      `Worker ${this.workerId} started for ${this.registry.types.join(', ') || 'no job types'} (concurrency ${this.options.concurrency}).`,
+    );
   }
 
   /** Stops claiming, hands back unstarted jobs, drains running ones up to the deadline, then aborts and hands back the rest. */
@@ -183,7 +191,9 @@ export class WorkerPool {
     const unstarted = [...this.active.values()].filter((job) => !job.started);
     unstarted.forEach((job) => this.active.delete(job.lease.id));
     await this.store.handBack(unstarted.map((job) => job.lease)).catch((error: Error) => {
-      this.logger.warn(`Handing back ${unstarted.length} unstarted job(s) failed; they will be recovered when their leases expire: ${error.message}`);
+      this.logger.warn(
+        `Handing back ${unstarted.length} unstarted job(s) failed; they will be recovered when their leases expire: ${error.message}`,
+      );
     });
 
     const running = () => [...this.active.values()].map((job) => job.settled);

@@ -1,0 +1,79 @@
+import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
+import { startWorkerProcess, type WorkerProcess } from './support/worker-process';
+import { startQueueApp } from './support/queue-app';
+
+const LEASE_MS = 2000;
+
+describe('a worker killed with SIGKILL mid-job', () => {
+  let db: TestDatabase;
+  const processes: WorkerProcess[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    for (const p of processes) {
+      p.child.kill('SIGKILL');
+      await p.exited;
+    }
+    await db?.close();
+  });
+
+  it('has its running and its claimed-but-unstarted jobs recovered by another worker within the lease', async () => {
+    const env = { DATABASE_URL: db.url, SCHEMA: db.schema, LEASE_MS: String(LEASE_MS), CONCURRENCY: '6', HANDLER_CONCURRENCY: '2' };
+    const victim = await startWorkerProcess(env);
+    processes.push(victim);
+    await db.query(`CREATE TABLE ${db.schema}.ledger (job_id bigint, attempt int, pid int, at timestamptz DEFAULT clock_timestamp())`);
+
+    const producer = await startQueueApp(db, { worker: { enabled: false } });
+    try {
+      const jobs = await producer.queue.enqueueMany(
+        Array.from({ length: 6 }, () => ({ type: 'ledger.work', payload: { holdMs: 60_000 } })),
+      );
+      const ids = jobs.map((j) => j.id);
+      await waitFor(
+        async () => {
+          const [{ running }] = await db.query<{ running: number }>(
+            `SELECT count(*)::int AS running FROM ${db.schema}.jobs WHERE status = 'running' AND id = ANY($1::bigint[])`,
+            [ids],
+          );
+          const [{ started }] = await db.query<{ started: number }>(`SELECT count(*)::int AS started FROM ${db.schema}.ledger`);
+          return running === 6 && started === 2;
+        },
+        { message: 'victim claimed all six and started two' },
+      );
+
+      victim.child.kill('SIGKILL');
+      await victim.exited;
+      await db.query(`UPDATE ${db.schema}.jobs SET payload = '{"holdMs": 0}' WHERE id = ANY($1::bigint[])`, [ids]);
+
+      const rescuer = await startWorkerProcess({ ...env, HANDLER_CONCURRENCY: '6' });
+      processes.push(rescuer);
+      // Bound: the lease, plus the rescuer's interval (half a lease), plus a poll and some slack.
+      await waitFor(
+        async () => {
+          const rows = await db.query<{ status: string }>(`SELECT status FROM ${db.schema}.jobs WHERE id = ANY($1::bigint[])`, [ids]);
+          return rows.every((r) => r.status === 'completed');
+        },
+        { timeoutMs: LEASE_MS * 2 + 3000, message: 'all six recovered and completed by the second worker' },
+      );
+
+      const final = await db.query<{ id: string; attempts: number; result: { pid: number } }>(
+        `SELECT id::text, attempts, result FROM ${db.schema}.jobs WHERE id = ANY($1::bigint[]) ORDER BY id`,
+        [ids],
+      );
+      final.forEach((job) => expect(job.result.pid).toBe(rescuer.child.pid));
+      // A recovery counts as an attempt: every job the victim claimed is on its second.
+      expect(final.map((j) => j.attempts)).toEqual([2, 2, 2, 2, 2, 2]);
+      const ledger = await db.query<{ job_id: string; pid: number }>(`SELECT job_id::text, pid FROM ${db.schema}.ledger`);
+      expect(ledger.filter((l) => l.pid === victim.child.pid)).toHaveLength(2);
+      expect(ledger.filter((l) => l.pid === rescuer.child.pid)).toHaveLength(6);
+
+      // Nest's shutdown hooks drain and then re-raise the signal.
+      rescuer.child.kill('SIGTERM');
+      expect(await rescuer.exited).toEqual({ code: null, signal: 'SIGTERM' });
+    } finally {
+      await producer.close();
+    }
+  });
+});
