@@ -107,8 +107,13 @@ export class WorkerPool {
   private async claimWhileCapacity(): Promise<void> {
     do {
       this.claimAgain = false;
-      const capacity = this.options.concurrency - this.active.size;
-      const types = this.registry.types.filter((type) => this.claimedOf(type) < this.typeConcurrency(type));
+      const free = new Map(this.registry.types.map((type) => [type, this.typeConcurrency(type) - this.claimedOf(type)]));
+      const types = [...free.keys()].filter((type) => (free.get(type) as number) > 0);
+      // Never more than the free slots of the types asked for: exact with one type, bounded with several.
+      const capacity = Math.min(
+        this.options.concurrency - this.active.size,
+        types.reduce((sum, type) => sum + (free.get(type) as number), 0),
+      );
       if (capacity <= 0 || types.length === 0 || this.state !== 'running') return;
       let rows;
       try {
