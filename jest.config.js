@@ -11,7 +11,7 @@ module.exports = {
   preset: 'ts-jest',
   // jest's node environment plus the per-file connection-leak check.
   testEnvironment: '<rootDir>/test/setup/environment.ts',
-  modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/sample-dist/'],
+  modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/sample-dist/', '<rootDir>/.tmp/'],
   testMatch: ['<rootDir>/test/**/*.spec.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],
