@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { QueueService } from 'nestjs-pgqueue';
 import { resolveDatabaseUrl } from './database';
@@ -11,8 +12,8 @@ async function main() {
   const app = await NestFactory.create(AppModule, { logger: ['error', 'warn', 'log'] });
   // Without this, SIGTERM/SIGINT never reach the queue's drain: running jobs would be cut off.
   app.enableShutdownHooks();
-  const port = Number(process.env.PORT ?? 3000);
-  await app.listen(port, '127.0.0.1');
+  await app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
 
   const queue = app.get(QueueService);
   const jobs = await Promise.all([

@@ -1,0 +1,24 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+describe('npm run sample', () => {
+  it('starts on a fresh machine (no DATABASE_URL: embedded PostgreSQL) and shows jobs running to completion with progress', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, SAMPLE_EXIT_AFTER_DEMO: '1', PORT: '0', NO_COLOR: '1' };
+    delete env.DATABASE_URL;
+    const { stdout } = await run('npm', ['run', 'sample'], {
+      cwd: join(__dirname, '..'),
+      env,
+      timeout: 120_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    expect(stdout).toContain('starting an embedded PostgreSQL');
+    for (const report of ['monthly-sales', 'ceo-dashboard', 'audit-log', 'weekly-kpis']) {
+      expect(stdout).toMatch(new RegExp(`${report}\\s+\\[#+\\.+\\]\\s+\\d+% running\\s+loading rows`));
+      expect(stdout).toMatch(new RegExp(`${report}\\s+\\[#{20}\\] 100% completed \\{"url":"https://reports.example.com/${report}.pdf`));
+    }
+    expect(stdout).toContain('All done');
+  });
+});
