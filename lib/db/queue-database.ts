@@ -41,8 +41,13 @@ export class QueueDatabase {
 
   close(): Promise<void> {
     this.closed ??= (async () => {
-      if (this.ownsPool) await this.pool.end();
-      this.pool.off('error', this.onPoolError);
+      if (!this.ownsPool) {
+        this.pool.off('error', this.onPoolError);
+        return;
+      }
+      // pool.end() resolves while its clients are still closing: our error listener stays, or a server
+      // going away in that window would crash the process.
+      await this.pool.end();
     })();
     return this.closed;
   }

@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { JobLease, JobStore } from '../db/job-store';
+import { PeriodicTask } from './periodic-task';
 
 /**
  * Heartbeat: one statement extends the leases of every job this process holds. A job whose lease was not
@@ -7,9 +8,8 @@ import type { JobLease, JobStore } from '../db/job-store';
  * whole lease, every job is reported lost: another worker may already have recovered them.
  */
 export class LeaseKeeper {
-  private timer?: NodeJS.Timeout;
+  private readonly heartbeat: PeriodicTask;
   private lastExtendedAt = Date.now();
-  private beating?: Promise<void>;
 
   constructor(
     private readonly store: JobStore,
@@ -17,21 +17,17 @@ export class LeaseKeeper {
     private readonly currentLeases: () => JobLease[],
     private readonly onLost: (ids: string[]) => void,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.heartbeat = new PeriodicTask(() => this.extend(), Math.max(100, Math.floor(leaseMs / 3)));
+  }
 
   start(): void {
     this.lastExtendedAt = Date.now();
-    this.timer = setInterval(() => void this.beat(), Math.max(100, Math.floor(this.leaseMs / 3)));
+    this.heartbeat.start();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.beating;
-  }
-
-  beat(): Promise<void> {
-    this.beating ??= this.extend().finally(() => (this.beating = undefined));
-    return this.beating;
+  stop(): Promise<void> {
+    return this.heartbeat.stop();
   }
 
   private async extend(): Promise<void> {

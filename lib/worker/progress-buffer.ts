@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { JobLease, JobStore, ProgressUpdate } from '../db/job-store';
+import { PeriodicTask } from './periodic-task';
 
 const FLUSH_INTERVAL_MS = 200;
 
@@ -10,8 +11,7 @@ const FLUSH_INTERVAL_MS = 200;
 export class ProgressBuffer {
   private readonly latest = new Map<string, ProgressUpdate>();
   private readonly dirty = new Set<string>();
-  private timer?: NodeJS.Timeout;
-  private flushing?: Promise<void>;
+  private readonly flusher = new PeriodicTask(() => this.flush(), FLUSH_INTERVAL_MS);
 
   constructor(
     private readonly store: JobStore,
@@ -19,7 +19,7 @@ export class ProgressBuffer {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
+    this.flusher.start();
   }
 
   record(lease: JobLease, percent: number, stage: string | undefined): void {
@@ -37,22 +37,21 @@ export class ProgressBuffer {
     this.dirty.delete(id);
   }
 
+  /** Stops the timer and writes what is still buffered. */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.flush();
+    await this.flusher.stop();
+    await this.flusher.runNow();
   }
 
-  private flush(): Promise<void> {
-    if (this.flushing || this.dirty.size === 0) return this.flushing ?? Promise.resolve();
+  private async flush(): Promise<void> {
+    if (this.dirty.size === 0) return;
     const updates = [...this.dirty].map((id) => this.latest.get(id)).filter((u): u is ProgressUpdate => u !== undefined);
     this.dirty.clear();
-    this.flushing = this.store
-      .saveProgress(updates)
-      .catch((error: Error) => {
-        this.logger.warn(`Saving progress failed, will retry: ${error.message}`);
-        updates.forEach((u) => this.latest.has(u.id) && this.dirty.add(u.id));
-      })
-      .finally(() => (this.flushing = undefined));
-    return this.flushing;
+    try {
+      await this.store.saveProgress(updates);
+    } catch (error) {
+      this.logger.warn(`Saving progress failed, will retry: ${(error as Error).message}`);
+      updates.forEach((u) => this.latest.has(u.id) && this.dirty.add(u.id));
+    }
   }
 }

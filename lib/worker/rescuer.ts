@@ -1,34 +1,30 @@
 import type { Logger } from '@nestjs/common';
 import type { JobStore } from '../db/job-store';
 import { messages } from '../errors/messages';
+import { PeriodicTask } from './periodic-task';
 
 const BATCH_SIZE = 1000;
 
 /** Recovers jobs whose lease expired (their worker died or hung); the attempt they used counts. */
 export class Rescuer {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly store: JobStore,
-    private readonly intervalMs: number,
+    intervalMs: number,
     private readonly onRescued: () => void,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.task = new PeriodicTask(() => this.rescueAll(), intervalMs);
+  }
 
   start(): void {
-    void this.rescue();
-    this.timer = setInterval(() => void this.rescue(), this.intervalMs);
+    void this.task.runNow();
+    this.task.start();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
-  }
-
-  rescue(): Promise<void> {
-    this.running ??= this.rescueAll().finally(() => (this.running = undefined));
-    return this.running;
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
   private async rescueAll(): Promise<void> {
