@@ -1,15 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import { toSnapshot } from './db/job-row';
+import { toSchedule, toSnapshot } from './db/job-row';
 import { JobStore } from './db/job-store';
 import { InvalidJobError, InvalidJobOptionError } from './errors';
 import { messages } from './errors/messages';
-import type { EnqueueManyOptions, EnqueueOptions, JobSnapshot, JobToEnqueue } from './interfaces';
+import type { EnqueueManyOptions, EnqueueOptions, JobSnapshot, JobToEnqueue, Schedule, ScheduleOptions } from './interfaces';
 import type { ResolvedModuleOptions } from './pg-queue.options';
 import { RESOLVED_OPTIONS } from './pg-queue.tokens';
 import { JobWatcher } from './producer/job-watcher';
-import { toNewJobRow, validateClient } from './producer/enqueue-input';
-import { validateJobId } from './validation/job-input';
+import { assertUniqueKeys, toNewJobRow, validateClient } from './producer/enqueue-input';
+import { toScheduleParams } from './schedule/schedule-input';
+import { validateJobId, validateJobType, validateQueueName } from './validation/job-input';
 
 /** The producer API: enqueue, read, cancel and watch jobs. A producer-only process never starts a worker. */
 @Injectable()
@@ -47,6 +48,7 @@ export class QueueService {
       }
     });
     if (rows.length === 0) return [];
+    assertUniqueKeys(rows);
     const inserted = await this.store.insert(rows, options?.client);
     return inserted.map((row) => toSnapshot<P>(row));
   }
@@ -69,5 +71,45 @@ export class QueueService {
   /** Emits the job's snapshot on every change of state or progress, from any process; completes when the job ends. */
   watch<P = unknown, R = unknown>(id: string): Observable<JobSnapshot<P, R>> {
     return this.watcher.watch<P, R>(validateJobId(id));
+  }
+
+  /**
+   * Creates or updates the recurring schedule `name`: each slot of `cron` (in `options.timezone`) enqueues one
+   * `type` job with `payload`, exactly once however many processes run. Updating a schedule without changing
+   * its timing keeps its next slot.
+   */
+  async schedule(name: string, cron: string, type: string, payload: unknown, options: ScheduleOptions = {}): Promise<Schedule> {
+    const now = await this.store.now();
+    const params = toScheduleParams({ name, cron, type, payload, options, declaredIn: 'runtime' }, now, this.options.maxPayloadBytes);
+    return toSchedule(await this.store.upsertSchedule(params));
+  }
+
+  /** Removes a schedule; jobs it already enqueued stay. Returns false when there was none. */
+  unschedule(name: string): Promise<boolean> {
+    return this.store.deleteSchedule(validateQueueName(name, 'schedule name'));
+  }
+
+  /** Every stored schedule, declared in code or at runtime, with its next slot. */
+  async listSchedules(): Promise<Schedule[]> {
+    return (await this.store.listSchedules()).map(toSchedule);
+  }
+
+  /** Stops every process from claiming jobs of `type` (within a poll interval); running ones finish. */
+  pause(type: string): Promise<void> {
+    return this.store.pause(validateJobType(type));
+  }
+
+  /** Lets jobs of `type` be claimed again, and wakes the workers. */
+  resume(type: string): Promise<void> {
+    return this.store.resume(validateJobType(type));
+  }
+
+  isPaused(type: string): Promise<boolean> {
+    return this.store.isPaused(validateJobType(type));
+  }
+
+  /** Jobs per type and status, and which types are paused (a count over the table: not for hot paths). */
+  async stats(): Promise<Array<{ type: string; paused: boolean; counts: Partial<Record<JobSnapshot['status'], number>> }>> {
+    return this.store.stats();
   }
 }

@@ -1,4 +1,4 @@
-import type { JobSnapshot, JobStatus } from '../interfaces';
+import type { JobSnapshot, JobStatus, Schedule } from '../interfaces';
 
 /** A jobs row as the statements of queue-sql.ts select it. */
 export interface JobRow {
@@ -18,6 +18,26 @@ export interface JobRow {
   finished_at: Date | null;
   last_error: string | null;
   result: unknown;
+  job_key: string | null;
+}
+
+/** A schedules row. */
+export interface ScheduleRow {
+  name: string;
+  cron: string;
+  seconds: boolean;
+  time_zone: string;
+  type: string;
+  payload: unknown;
+  priority: number;
+  max_attempts: number | null;
+  queue: string | null;
+  catch_up: 'skip' | 'last';
+  starts_at: Date | null;
+  ends_at: Date | null;
+  next_run_at: Date | null;
+  last_slot: Date | null;
+  declared_in: 'runtime' | 'code';
 }
 
 /** A claimed row also carries the token that fences the worker's writes. */
@@ -45,5 +65,25 @@ export function toSnapshot<P = unknown, R = unknown>(row: JobRow): JobSnapshot<P
     finishedAt: row.finished_at,
     lastError: row.last_error,
     result: (row.result ?? null) as R | null,
+    jobKey: row.job_key,
+  };
+}
+
+export function toSchedule(row: ScheduleRow): Schedule {
+  return {
+    name: row.name,
+    cron: row.cron,
+    timezone: row.time_zone,
+    type: row.type,
+    payload: row.payload,
+    priority: row.priority,
+    maxAttempts: row.max_attempts,
+    queue: row.queue,
+    catchUp: row.catch_up,
+    startAt: row.starts_at,
+    endAt: row.ends_at,
+    nextRunAt: row.next_run_at,
+    lastSlot: row.last_slot,
+    declaredIn: row.declared_in,
   };
 }

@@ -1,5 +1,7 @@
 import type { ClientBase } from 'pg';
-import type { ClaimedJobRow, JobRow } from './job-row';
+import type { JobKeyMode } from '../interfaces';
+import { messages } from '../errors/messages';
+import type { ClaimedJobRow, JobRow, ScheduleRow } from './job-row';
 import type { QueueDatabase } from './queue-database';
 
 /** A job ready for insertion: validated, payload already JSON text. */
@@ -10,7 +12,13 @@ export interface NewJobRow {
   maxAttempts: number | null;
   runAt: Date | null;
   delayMs: number | null;
+  queue: string | null;
+  jobKey: string | null;
+  jobKeyMode: JobKeyMode | null;
 }
+
+/** A row returned by an insert: `inserted` is false when a keyed enqueue met an existing job. */
+export type InsertedJobRow = JobRow & { inserted: boolean };
 
 /** A fenced reference to a job this worker claimed. */
 export interface JobLease {
@@ -33,6 +41,8 @@ export interface Failure extends JobLease {
   retryDelayMs: number;
   progress: number;
   stage: string | null;
+  /** Fail for good, whatever attempts remain. */
+  final: boolean;
 }
 
 /** Runs the statements of queue-sql.ts with their parameters. */
@@ -47,16 +57,39 @@ export class JobStore {
     return this.db.channels;
   }
 
-  async insert(jobs: NewJobRow[], client?: ClientBase): Promise<JobRow[]> {
-    const { rows } = await (client ?? this.db.pool).query<JobRow>(this.sql.insertJobs, [
-      jobs.map((j) => j.type),
-      jobs.map((j) => j.payload),
-      jobs.map((j) => j.priority),
-      jobs.map((j) => j.maxAttempts),
-      jobs.map((j) => j.runAt),
-      jobs.map((j) => j.delayMs),
-    ]);
-    return rows.sort((a, b) => compareIds(a.id, b.id));
+  /**
+   * Inserts jobs and returns one row per input, in input order. A `replace` that met a job being claimed at that
+   * instant comes back empty from the statement; it is tried again, then finds the job running and queues anew.
+   */
+  async insert(jobs: NewJobRow[], client?: ClientBase): Promise<InsertedJobRow[]> {
+    const results = new Array<InsertedJobRow | undefined>(jobs.length);
+    let remaining = jobs.map((job, index) => ({ job, index }));
+    for (let round = 0; remaining.length > 0; round++) {
+      if (round === 10) throw new Error(`Enqueue of ${remaining.length} replace-mode job(s) kept racing with claims; giving up.`);
+      const batch = remaining.map((r) => r.job);
+      const { rows } = await (client ?? this.db.pool).query<InsertedJobRow>(this.sql.insertJobs, [
+        batch.map((j) => j.type),
+        batch.map((j) => j.payload),
+        batch.map((j) => j.priority),
+        batch.map((j) => j.maxAttempts),
+        batch.map((j) => j.runAt),
+        batch.map((j) => j.delayMs),
+        batch.map((j) => j.queue),
+        batch.map((j) => j.jobKey),
+        batch.map((j) => j.jobKeyMode),
+      ]);
+      // Keyed rows are matched by key (unique in a batch); unkeyed ones were inserted in input order.
+      const byKey = new Map(rows.filter((row) => row.job_key !== null).map((row) => [row.job_key, row]));
+      const unkeyed = rows.filter((row) => row.job_key === null).sort((a, b) => compareIds(a.id, b.id));
+      const missing: typeof remaining = [];
+      for (const entry of remaining) {
+        const row = entry.job.jobKey === null ? unkeyed.shift() : byKey.get(entry.job.jobKey);
+        if (row) results[entry.index] = row;
+        else missing.push(entry);
+      }
+      remaining = missing;
+    }
+    return results as InsertedJobRow[];
   }
 
   async find(ids: string[]): Promise<JobRow[]> {
@@ -66,11 +99,24 @@ export class JobStore {
 
   /** Returns the cancelled job, or undefined when it does not exist or had already ended. */
   async cancel(id: string): Promise<JobRow | undefined> {
-    const { rows } = await this.db.pool.query<JobRow>(this.sql.cancelJob, [id, this.channels.cancel, this.channels.events]);
+    const { rows } = await this.db.pool.query<JobRow>(this.sql.cancelJob, [
+      id,
+      this.channels.cancel,
+      this.channels.events,
+      this.channels.newJobs,
+    ]);
     return rows[0];
   }
 
-  async claim(types: string[], defaultMaxAttempts: number[], limit: number, workerId: string, leaseMs: number): Promise<ClaimedJobRow[]> {
+  /** Claims up to `limit` jobs, at most `perType[i]` of `types[i]`. */
+  async claim(
+    types: string[],
+    defaultMaxAttempts: number[],
+    perType: number[],
+    limit: number,
+    workerId: string,
+    leaseMs: number,
+  ): Promise<ClaimedJobRow[]> {
     const { rows } = await this.db.pool.query<ClaimedJobRow>(this.sql.claimJobs, [
       types,
       defaultMaxAttempts,
@@ -78,17 +124,20 @@ export class JobStore {
       workerId,
       leaseMs,
       this.channels.events,
+      perType,
     ]);
     return rows;
   }
 
   /** Returns the ids whose leases were extended; the others are no longer this worker's. */
   async extendLeases(leases: JobLease[], leaseMs: number): Promise<Set<string>> {
+    leases = byId(leases);
     const { rows } = await this.db.pool.query<{ id: string }>(this.sql.extendLeases, [ids(leases), tokens(leases), leaseMs]);
     return new Set(rows.map((row) => row.id));
   }
 
   async saveProgress(updates: ProgressUpdate[]): Promise<void> {
+    updates = byId(updates);
     await this.db.pool.query(this.sql.saveProgress, [
       ids(updates),
       tokens(updates),
@@ -100,12 +149,14 @@ export class JobStore {
 
   /** Returns the ids whose completion was accepted. */
   async complete(completions: Completion[]): Promise<Set<string>> {
+    completions = byId(completions);
     const { rows } = await this.db.pool.query<{ id: string }>(this.sql.completeJobs, [
       ids(completions),
       tokens(completions),
       completions.map((c) => c.result),
       completions.map((c) => c.stage),
       this.channels.events,
+      this.channels.newJobs,
     ]);
     return new Set(rows.map((row) => row.id));
   }
@@ -120,17 +171,32 @@ export class JobStore {
       failure.progress,
       failure.stage,
       this.channels.events,
+      this.channels.newJobs,
+      failure.final,
     ]);
     return rows[0]?.status;
   }
 
-  async handBack(leases: JobLease[]): Promise<string[]> {
+  /** Returns false when the write was fenced off. */
+  async snooze(lease: JobLease, delayMs: number, progress: number, stage: string | null): Promise<boolean> {
+    const { rows } = await this.db.pool.query(this.sql.snoozeJob, [lease.id, lease.token, delayMs, progress, stage, this.channels.events]);
+    return rows.length > 0;
+  }
+
+  /**
+   * Gives claimed jobs back. An unstarted one gets its attempt back; a started one (interrupted at shutdown)
+   * keeps it, and fails if that was its last.
+   */
+  async handBack(leases: Array<JobLease & { started: boolean }>): Promise<string[]> {
     if (leases.length === 0) return [];
+    leases = byId(leases);
     const { rows } = await this.db.pool.query<{ id: string }>(this.sql.handBackJobs, [
       ids(leases),
       tokens(leases),
       this.channels.newJobs,
       this.channels.events,
+      leases.map((l) => l.started),
+      messages.interruptedAtShutdown(),
     ]);
     return rows.map((row) => row.id);
   }
@@ -144,9 +210,89 @@ export class JobStore {
     ]);
     return rows;
   }
+
+  /** The database's clock: schedules, delays and leases never use the app server's. */
+  async now(): Promise<number> {
+    const { rows } = await this.db.pool.query<{ now: Date }>(this.sql.now);
+    return rows[0].now.getTime();
+  }
+
+  async pause(type: string): Promise<void> {
+    await this.db.pool.query(this.sql.pauseType, [type]);
+  }
+
+  async resume(type: string): Promise<void> {
+    await this.db.pool.query(this.sql.resumeType, [type, this.channels.newJobs]);
+  }
+
+  async isPaused(type: string): Promise<boolean> {
+    const { rows } = await this.db.pool.query<{ paused: boolean }>(this.sql.isPaused, [type]);
+    return rows[0].paused;
+  }
+
+  async stats(): Promise<Array<{ type: string; counts: Record<string, number>; paused: boolean }>> {
+    const { rows } = await this.db.pool.query(this.sql.stats);
+    return rows;
+  }
+
+  async upsertSchedule(values: unknown[]): Promise<ScheduleRow> {
+    const { rows } = await this.db.pool.query<ScheduleRow>(this.sql.upsertSchedule, values);
+    return rows[0];
+  }
+
+  async deleteSchedule(name: string): Promise<boolean> {
+    const { rows } = await this.db.pool.query(this.sql.deleteSchedule, [name]);
+    return rows.length > 0;
+  }
+
+  async listSchedules(): Promise<ScheduleRow[]> {
+    const { rows } = await this.db.pool.query<ScheduleRow>(this.sql.listSchedules);
+    return rows;
+  }
+
+  /**
+   * Fires due schedules in one transaction: locks them (skipping those another process holds), lets `plan`
+   * decide each one's slot to fire and next slot, inserts the slot's job (a no-op if it exists) and advances.
+   */
+  async fireDueSchedules(
+    plan: (schedule: ScheduleRow, now: Date) => { fire?: Date; next: Date | null; last: Date | null },
+    limit = 100,
+  ): Promise<number> {
+    const client = await this.db.pool.connect();
+    let fired = 0;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<ScheduleRow & { db_now: Date }>(this.sql.lockDueSchedules, [limit]);
+      for (const schedule of rows) {
+        const { fire, next, last } = plan(schedule, schedule.db_now);
+        if (fire) {
+          const inserted = await client.query(this.sql.insertScheduledJob, [
+            schedule.name,
+            fire,
+            schedule.type,
+            JSON.stringify(schedule.payload),
+            schedule.priority,
+            schedule.max_attempts,
+            schedule.queue,
+          ]);
+          fired += inserted.rowCount ?? 0;
+        }
+        await client.query(this.sql.advanceSchedule, [schedule.name, next, last]);
+      }
+      await client.query('COMMIT');
+      return fired;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
 }
 
 const ids = (leases: JobLease[]) => leases.map((l) => l.id);
+/** Rows are locked in id order by every statement, so two statements of one process never deadlock. */
+const byId = <T extends JobLease>(leases: T[]) => [...leases].sort((a, b) => compareIds(a.id, b.id));
 const tokens = (leases: JobLease[]) => leases.map((l) => l.token);
 
 /** Orders int8 ids given as strings without converting them to numbers. */

@@ -26,7 +26,8 @@ export class QueueDatabase {
   }
 
   static fromConnectionString(connectionString: string, schema: string): QueueDatabase {
-    return new QueueDatabase(new Pool({ connectionString }), schema, true);
+    // keepAlive finds dead peers; the connect timeout keeps a dead server from stalling claims and heartbeats forever.
+    return new QueueDatabase(new Pool({ connectionString, keepAlive: true, connectionTimeoutMillis: 10_000 }), schema, true);
   }
 
   /** Settings for a dedicated connection (the listener) to the same server as the pool. */

@@ -6,58 +6,116 @@
  */
 export function queueSql(quotedSchema: string) {
   const jobs = `${quotedSchema}.jobs`;
+  const queues = `${quotedSchema}.serial_queues`;
+  const paused = `${quotedSchema}.paused_types`;
+  const schedules = `${quotedSchema}.schedules`;
   const columns = `id::text AS id, type, queue, status, priority, payload, progress, stage, attempts, max_attempts,
-    run_at, created_at, started_at, finished_at, last_error, result`;
+    run_at, created_at, started_at, finished_at, last_error, result, job_key`;
   const released = 'claim_token = NULL, lease_expires_at = NULL, locked_by = NULL';
   // Runs pg_notify at most once, only when the named CTE produced a row; the count keeps the CTE evaluated.
   const notifyIfAny = (cte: string, channelParam: string, where = 'true') =>
     `SELECT count(*) FROM (SELECT pg_notify(${channelParam}, '') FROM (SELECT 1 FROM ${cte} WHERE ${where} LIMIT 1) r) n`;
+  // Frees the serial queue of each job of `cte` (id, queue, status) that reached a final state.
+  const releaseQueues = (cte: string) => `
+    UPDATE ${queues} q SET held_by = NULL FROM ${cte} c
+     WHERE c.queue IS NOT NULL AND q.name = c.queue AND q.held_by = c.id::bigint
+       AND c.status IN ('completed', 'failed', 'cancelled')
+    RETURNING q.name`;
 
   return {
-    /** $1 types, $2 payloads (JSON text), $3 priorities, $4 max attempts, $5 run at, $6 delays (ms). */
+    /**
+     * $1 types, $2 payloads (JSON text), $3 priorities, $4 max attempts, $5 run at, $6 delays (ms), $7 queues,
+     * $8 job keys, $9 key modes. A keyed job meets the unfinished job holding its key: `dedupe` returns that job,
+     * `replace` rewrites it while pending; a running one gives up its key first, so the new job can take it.
+     * Returns nothing for a replace that lost a race with a claim (the caller retries it).
+     */
     insertJobs: `
-      INSERT INTO ${jobs} (type, payload, priority, max_attempts, run_at)
-      SELECT t.type, t.payload::jsonb, t.priority, t.max_attempts,
-             COALESCE(t.run_at, now() + COALESCE(t.delay_ms, 0) * interval '1 millisecond')
-        FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::timestamptz[], $6::float8[])
-             WITH ORDINALITY AS t(type, payload, priority, max_attempts, run_at, delay_ms, ord)
-       ORDER BY t.ord
-      RETURNING ${columns}`,
+      WITH input AS (
+        SELECT t.*, COALESCE(t.run_at_given, now() + COALESCE(t.delay_ms, 0) * interval '1 millisecond') AS run_at
+          FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::timestamptz[], $6::float8[], $7::text[], $8::text[], $9::text[])
+               WITH ORDINALITY AS t(type, payload, priority, max_attempts, run_at_given, delay_ms, queue, job_key, job_key_mode, ord)
+      ), detached AS (
+        UPDATE ${jobs} j SET job_key = NULL FROM input i
+         WHERE i.job_key_mode = 'replace' AND j.job_key = i.job_key AND j.status = 'running'
+        RETURNING j.id
+      ), queues AS (
+        INSERT INTO ${queues} (name) SELECT DISTINCT queue FROM input WHERE queue IS NOT NULL ORDER BY queue
+        ON CONFLICT (name) DO NOTHING
+      )
+      INSERT INTO ${jobs} (type, payload, priority, max_attempts, run_at, queue, job_key, job_key_mode)
+      SELECT i.type, i.payload::jsonb, i.priority, i.max_attempts, i.run_at, i.queue, i.job_key, i.job_key_mode
+        FROM input i
+       ORDER BY i.ord
+      ON CONFLICT (job_key) WHERE job_key IS NOT NULL AND status IN ('pending', 'running') DO UPDATE
+         SET payload = CASE WHEN EXCLUDED.job_key_mode = 'replace' THEN EXCLUDED.payload ELSE ${jobs}.payload END,
+             run_at = CASE WHEN EXCLUDED.job_key_mode = 'replace' THEN EXCLUDED.run_at ELSE ${jobs}.run_at END,
+             priority = CASE WHEN EXCLUDED.job_key_mode = 'replace' THEN EXCLUDED.priority ELSE ${jobs}.priority END,
+             max_attempts = CASE WHEN EXCLUDED.job_key_mode = 'replace' THEN EXCLUDED.max_attempts ELSE ${jobs}.max_attempts END
+       WHERE EXCLUDED.job_key_mode = 'dedupe' OR ${jobs}.status = 'pending'
+      RETURNING ${columns}, (xmax = 0) AS inserted`,
 
     /** $1 ids. */
     selectJobs: `SELECT ${columns} FROM ${jobs} WHERE id = ANY($1::bigint[])`,
 
-    /** $1 id, $2 cancel channel, $3 events channel. */
+    /** $1 id, $2 cancel channel, $3 events channel, $4 new-jobs channel. */
     cancelJob: `
       WITH cancelled AS (
         UPDATE ${jobs} SET status = 'cancelled', finished_at = now(), ${released}
          WHERE id = $1::bigint AND status IN ('pending', 'running')
         RETURNING ${columns}
-      )
-      SELECT c.*, pg_notify($2, c.id), pg_notify($3, '') FROM cancelled c`,
+      ), released AS (${releaseQueues('cancelled')})
+      SELECT c.*, pg_notify($2, c.id), pg_notify($3, '') FROM cancelled c, (${notifyIfAny('released', '$4')}) n`,
 
     /**
-     * $1 handled types, $2 their default max attempts, $3 batch size, $4 worker id, $5 lease (ms), $6 events channel.
-     * Highest priority first, then run_at, then id, through the partial index of claimable rows.
+     * $1 handled types, $2 their default max attempts, $3 batch size, $4 worker id, $5 lease (ms), $6 events channel,
+     * $7 free slots per type (never more of a type than it can start).
+     * Highest priority first, then run_at, then id, through the partial indexes of claimable rows; paused types are
+     * skipped. A job of a serial queue is claimable only while its queue is free (or already held by that job):
+     * locking the queue row, and re-checking it when a concurrent claim changed it, keeps one job per queue running.
      */
     claimJobs: `
-      WITH candidates AS (
-        SELECT id FROM ${jobs}
-         WHERE status = 'pending' AND run_at <= now() AND type = ANY($1::text[])
-         ORDER BY priority DESC, run_at, id
+      WITH unqueued AS (
+        SELECT c.* FROM unnest($1::text[], $7::int[]) AS d(type, free)
+        CROSS JOIN LATERAL (
+          SELECT id, NULL::text AS queue, type, priority, run_at FROM ${jobs}
+           WHERE status = 'pending' AND queue IS NULL AND type = d.type AND run_at <= now()
+           ORDER BY priority DESC, run_at, id
+           LIMIT d.free
+           FOR UPDATE SKIP LOCKED
+        ) c
+        WHERE d.type NOT IN (SELECT type FROM ${paused})
+      ), queued AS (
+        SELECT j.id, j.queue, j.type, j.priority, j.run_at FROM ${jobs} j JOIN ${queues} q ON q.name = j.queue
+         WHERE j.status = 'pending' AND j.queue IS NOT NULL AND j.run_at <= now() AND j.type = ANY($1::text[])
+           AND (q.held_by IS NULL OR q.held_by = j.id)
+           AND j.type NOT IN (SELECT type FROM ${paused})
+         ORDER BY j.priority DESC, j.run_at, j.id
          LIMIT $3
-         FOR UPDATE SKIP LOCKED
+         FOR UPDATE OF j, q SKIP LOCKED
+      ), chosen AS (
+        SELECT id, queue FROM (
+          SELECT c.*, row_number() OVER (PARTITION BY c.type ORDER BY c.priority DESC, c.run_at, c.id) AS nth
+            FROM (SELECT * FROM unqueued
+                  UNION ALL
+                  SELECT DISTINCT ON (queue) * FROM queued ORDER BY queue, priority DESC, run_at, id) c
+        ) ranked
+        JOIN unnest($1::text[], $7::int[]) AS d(type, free) ON d.type = ranked.type
+        WHERE ranked.nth <= d.free
+        ORDER BY priority DESC, run_at, id
+        LIMIT $3
+      ), held AS (
+        UPDATE ${queues} q SET held_by = c.id FROM chosen c WHERE c.queue IS NOT NULL AND q.name = c.queue
       ), claimed AS (
         UPDATE ${jobs} j
            SET status = 'running', attempts = j.attempts + 1, started_at = now(),
                max_attempts = COALESCE(j.max_attempts, d.max_attempts),
                claim_token = gen_random_uuid(), locked_by = $4,
                lease_expires_at = now() + $5::float8 * interval '1 millisecond'
-          FROM candidates c, unnest($1::text[], $2::int[]) AS d(type, max_attempts)
+          FROM chosen c, unnest($1::text[], $2::int[]) AS d(type, max_attempts)
          WHERE j.id = c.id AND d.type = j.type
         RETURNING j.id::text AS id, j.type, j.queue, j.status, j.priority, j.payload, j.progress, j.stage,
                   j.attempts, j.max_attempts, j.run_at, j.created_at, j.started_at, j.finished_at,
-                  j.last_error, j.result, j.claim_token
+                  j.last_error, j.result, j.job_key, j.claim_token
       )
       SELECT claimed.* FROM claimed, (${notifyIfAny('claimed', '$6')}) n
        ORDER BY priority DESC, run_at, id::bigint`,
@@ -79,7 +137,10 @@ export function queueSql(quotedSchema: string) {
       )
       ${notifyIfAny('saved', '$5')}`,
 
-    /** $1 ids, $2 tokens, $3 results (JSON text), $4 last stages, $5 events channel. Returns the ids accepted. */
+    /**
+     * $1 ids, $2 tokens, $3 results (JSON text), $4 last stages, $5 events channel, $6 new-jobs channel.
+     * Returns the ids accepted.
+     */
     completeJobs: `
       WITH completed AS (
         UPDATE ${jobs} j
@@ -87,39 +148,61 @@ export function queueSql(quotedSchema: string) {
                finished_at = now(), ${released}
           FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[]) AS c(id, token, result, stage)
          WHERE j.id = c.id AND j.claim_token = c.token AND j.status = 'running'
-        RETURNING j.id::text AS id
-      )
-      SELECT completed.id FROM completed, (${notifyIfAny('completed', '$5')}) n`,
+        RETURNING j.id::text AS id, j.queue, j.status
+      ), released AS (${releaseQueues('completed')})
+      SELECT completed.id FROM completed, (${notifyIfAny('completed', '$5')}) a, (${notifyIfAny('released', '$6')}) b`,
 
     /**
-     * $1 id, $2 token, $3 error text, $4 retry delay (ms), $5 progress, $6 stage, $7 events channel.
+     * $1 id, $2 token, $3 error text, $4 retry delay (ms), $5 progress, $6 stage, $7 events channel,
+     * $8 new-jobs channel, $9 final (no retry whatever attempts remain).
      * Retries (back to pending after the delay) until attempts reach max_attempts, then fails for good.
      */
     failJob: `
       WITH failed AS (
         UPDATE ${jobs} j
-           SET status = CASE WHEN j.attempts >= j.max_attempts THEN 'failed' ELSE 'pending' END,
-               run_at = CASE WHEN j.attempts >= j.max_attempts THEN j.run_at
+           SET status = CASE WHEN $9::boolean OR j.attempts >= j.max_attempts THEN 'failed' ELSE 'pending' END,
+               run_at = CASE WHEN $9::boolean OR j.attempts >= j.max_attempts THEN j.run_at
                              ELSE now() + $4::float8 * interval '1 millisecond' END,
-               finished_at = CASE WHEN j.attempts >= j.max_attempts THEN now() END,
+               finished_at = CASE WHEN $9::boolean OR j.attempts >= j.max_attempts THEN now() END,
                last_error = $3, progress = $5, stage = COALESCE($6, j.stage), ${released}
          WHERE j.id = $1::bigint AND j.claim_token = $2::uuid AND j.status = 'running'
-        RETURNING j.status
-      )
-      SELECT failed.status FROM failed, (${notifyIfAny('failed', '$7')}) n`,
+        RETURNING j.id, j.queue, j.status
+      ), released AS (${releaseQueues('failed')})
+      SELECT failed.status FROM failed, (${notifyIfAny('failed', '$7')}) a, (${notifyIfAny('released', '$8')}) b`,
 
     /**
-     * $1 ids, $2 tokens, $3 new-jobs channel, $4 events channel.
-     * Gives claimed jobs back without using up an attempt (shutdown), and wakes other workers for them.
+     * $1 id, $2 token, $3 delay (ms), $4 progress, $5 stage, $6 events channel.
+     * Puts a running job back to pending for later without using up its attempt; it keeps its serial queue.
+     */
+    snoozeJob: `
+      WITH snoozed AS (
+        UPDATE ${jobs} j
+           SET status = 'pending', attempts = j.attempts - 1, run_at = now() + $3::float8 * interval '1 millisecond',
+               progress = $4, stage = COALESCE($5, j.stage), ${released}
+         WHERE j.id = $1::bigint AND j.claim_token = $2::uuid AND j.status = 'running'
+        RETURNING j.id
+      )
+      SELECT snoozed.id FROM snoozed, (${notifyIfAny('snoozed', '$6')}) n`,
+
+    /**
+     * $1 ids, $2 tokens, $3 new-jobs channel, $4 events channel, $5 started flags, $6 error text for started ones.
+     * Gives claimed jobs back at shutdown and wakes other workers for them. An unstarted job gets its attempt
+     * back; a started one keeps it (and fails if it was the last). Both keep their place in line.
      */
     handBackJobs: `
       WITH handed AS (
-        UPDATE ${jobs} j SET status = 'pending', attempts = j.attempts - 1, run_at = now(), ${released}
-          FROM unnest($1::bigint[], $2::uuid[]) AS h(id, token)
+        UPDATE ${jobs} j
+           SET status = CASE WHEN h.started AND j.attempts >= j.max_attempts THEN 'failed' ELSE 'pending' END,
+               finished_at = CASE WHEN h.started AND j.attempts >= j.max_attempts THEN now() END,
+               attempts = j.attempts - CASE WHEN h.started THEN 0 ELSE 1 END,
+               last_error = CASE WHEN h.started THEN $6 ELSE j.last_error END,
+               run_at = LEAST(j.run_at, now()), ${released}
+          FROM unnest($1::bigint[], $2::uuid[], $5::boolean[]) AS h(id, token, started)
          WHERE j.id = h.id AND j.claim_token = h.token AND j.status = 'running'
-        RETURNING j.id::text AS id
-      )
-      SELECT handed.id FROM handed, (${notifyIfAny('handed', '$3')}) a, (${notifyIfAny('handed', '$4')}) b`,
+        RETURNING j.id::text AS id, j.queue, j.status
+      ), released AS (${releaseQueues('handed')})
+      SELECT handed.id FROM handed, (${notifyIfAny('handed', '$3')}) a, (${notifyIfAny('handed', '$4')}) b,
+             (${notifyIfAny('released', '$3')}) c`,
 
     /**
      * $1 batch size, $2 error text, $3 new-jobs channel, $4 events channel.
@@ -139,10 +222,81 @@ export function queueSql(quotedSchema: string) {
                run_at = now(), last_error = $2, ${released}
           FROM expired e
          WHERE j.id = e.id
-        RETURNING j.id::text AS id, j.status
-      )
+        RETURNING j.id::text AS id, j.queue, j.status
+      ), released AS (${releaseQueues('rescued')})
       SELECT rescued.id, rescued.status FROM rescued,
-             (${notifyIfAny('rescued', '$3', "status = 'pending'")}) a, (${notifyIfAny('rescued', '$4')}) b`,
+             (${notifyIfAny('rescued', '$3', "status = 'pending'")}) a, (${notifyIfAny('rescued', '$4')}) b,
+             (${notifyIfAny('released', '$3')}) c`,
+
+    now: 'SELECT now() AS now',
+
+    /** $1 type. */
+    pauseType: `INSERT INTO ${paused} (type) VALUES ($1) ON CONFLICT (type) DO NOTHING`,
+
+    /** $1 type, $2 new-jobs channel. */
+    resumeType: `
+      WITH resumed AS (DELETE FROM ${paused} WHERE type = $1 RETURNING type)
+      SELECT count(*)::int AS resumed FROM resumed, (${notifyIfAny('resumed', '$2')}) n`,
+
+    /** $1 type. */
+    isPaused: `SELECT EXISTS (SELECT 1 FROM ${paused} WHERE type = $1) AS paused`,
+
+    /** Counts per type and status, with the paused types (also those without jobs). */
+    stats: `
+      SELECT t.type, COALESCE(c.counts, '{}'::jsonb) AS counts, (p.type IS NOT NULL) AS paused
+        FROM (SELECT DISTINCT type FROM ${jobs} UNION SELECT type FROM ${paused}) t
+        LEFT JOIN (SELECT type, jsonb_object_agg(status, n) AS counts
+                     FROM (SELECT type, status, count(*)::int AS n FROM ${jobs} GROUP BY type, status) g
+                    GROUP BY type) c ON c.type = t.type
+        LEFT JOIN ${paused} p ON p.type = t.type
+       ORDER BY t.type`,
+
+    /**
+     * $1 name, $2 cron, $3 seconds, $4 time zone, $5 type, $6 payload (JSON text), $7 priority, $8 max attempts,
+     * $9 queue, $10 catch-up, $11 starts at, $12 ends at, $13 first slot, $14 declared in.
+     * An unchanged timing keeps the stored next slot, so a restart never fires a slot twice.
+     */
+    upsertSchedule: `
+      INSERT INTO ${schedules} AS s (name, cron, seconds, time_zone, type, payload, priority, max_attempts, queue,
+                                     catch_up, starts_at, ends_at, next_run_at, declared_in)
+      VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14)
+      ON CONFLICT (name) DO UPDATE
+         SET cron = EXCLUDED.cron, seconds = EXCLUDED.seconds, time_zone = EXCLUDED.time_zone, type = EXCLUDED.type,
+             payload = EXCLUDED.payload, priority = EXCLUDED.priority, max_attempts = EXCLUDED.max_attempts,
+             queue = EXCLUDED.queue, catch_up = EXCLUDED.catch_up, starts_at = EXCLUDED.starts_at,
+             ends_at = EXCLUDED.ends_at, declared_in = EXCLUDED.declared_in, updated_at = now(),
+             next_run_at = CASE
+               WHEN (s.cron, s.seconds, s.time_zone, s.starts_at, s.ends_at)
+                    IS NOT DISTINCT FROM (EXCLUDED.cron, EXCLUDED.seconds, EXCLUDED.time_zone, EXCLUDED.starts_at, EXCLUDED.ends_at)
+               THEN s.next_run_at ELSE EXCLUDED.next_run_at END
+      RETURNING *`,
+
+    /** $1 name. */
+    deleteSchedule: `DELETE FROM ${schedules} WHERE name = $1 RETURNING name`,
+
+    listSchedules: `SELECT * FROM ${schedules} ORDER BY name`,
+
+    /** $1 batch size. Due schedules, locked for this transaction; others' locked ones are skipped. */
+    lockDueSchedules: `
+      SELECT *, now() AS db_now FROM ${schedules}
+       WHERE next_run_at IS NOT NULL AND next_run_at <= now()
+       ORDER BY next_run_at
+       LIMIT $1
+       FOR UPDATE SKIP LOCKED`,
+
+    /**
+     * $1 schedule name, $2 slot, $3 type, $4 payload, $5 priority, $6 max attempts, $7 queue.
+     * The unique slot index makes a second insert of one slot a no-op, whoever tries it.
+     */
+    insertScheduledJob: `
+      WITH queues AS (INSERT INTO ${queues} (name) SELECT $7 WHERE $7 IS NOT NULL ON CONFLICT (name) DO NOTHING)
+      INSERT INTO ${jobs} (type, payload, priority, max_attempts, queue, schedule_name, schedule_slot)
+      VALUES ($3, $4, $5, $6, $7, $1, $2)
+      ON CONFLICT (schedule_name, schedule_slot) WHERE schedule_name IS NOT NULL DO NOTHING
+      RETURNING id::text AS id`,
+
+    /** $1 name, $2 next slot (NULL: ended), $3 last slot fired or skipped. */
+    advanceSchedule: `UPDATE ${schedules} SET next_run_at = $2, last_slot = $3 WHERE name = $1`,
   };
 }
 

@@ -3,6 +3,8 @@ import { messages } from '../errors/messages';
 import type { BackoffOptions } from '../interfaces';
 import { validateJobType, validateMaxAttempts } from '../validation/job-input';
 import type { JobHandlerDefinition } from './job-handler.definition';
+import { cronExpression } from '../schedule/schedule-planner';
+import { validateTimeZone } from '../schedule/zoned-time';
 
 /** The handlers of this process, keyed by job type. A second handler for a type fails the bootstrap. */
 export class HandlerRegistry {
@@ -30,6 +32,11 @@ export class HandlerRegistry {
   get size(): number {
     return this.byType.size;
   }
+
+  /** Handlers that declare a `cron` schedule. */
+  get scheduled(): JobHandlerDefinition[] {
+    return [...this.byType.values()].filter((definition) => definition.options.cron !== undefined);
+  }
 }
 
 function validateHandler({ type, options, name }: JobHandlerDefinition): void {
@@ -47,6 +54,19 @@ function validateHandler({ type, options, name }: JobHandlerDefinition): void {
     fail('concurrency', options.concurrency, 'a positive integer');
   if (options.timeoutMs !== undefined && !isPositiveInt(options.timeoutMs))
     fail('timeoutMs', options.timeoutMs, 'a positive integer of milliseconds');
+  if (options.timeoutMs !== undefined && options.timeoutMs > MAX_TIMER_MS)
+    fail('timeoutMs', options.timeoutMs, `at most ${MAX_TIMER_MS} (a longer timer fires at once)`);
+  if (options.cron !== undefined || options.timezone !== undefined || options.catchUp !== undefined) {
+    try {
+      if (options.cron === undefined) throw new Error('timezone and catchUp need a cron expression');
+      cronExpression(options.cron, false);
+      validateTimeZone(options.timezone ?? 'UTC');
+      if (options.catchUp !== undefined && options.catchUp !== 'skip' && options.catchUp !== 'last')
+        throw new Error('catchUp must be skip or last');
+    } catch (error) {
+      throw new PgQueueConfigError(`${at('cron')} ${(error as Error).message}`);
+    }
+  }
   const backoff = options.backoff;
   if (backoff !== undefined && typeof backoff !== 'function') {
     if (typeof backoff !== 'object' || backoff === null) return fail('backoff', backoff, 'an object or a function');
@@ -57,4 +77,6 @@ function validateHandler({ type, options, name }: JobHandlerDefinition): void {
   }
 }
 
+/** setTimeout fires at once for longer delays. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const isPositiveInt = (value: unknown) => Number.isInteger(value) && (value as number) >= 1;

@@ -27,9 +27,18 @@ export const messages = {
   jobCancelled: () => 'Job was cancelled.',
   leaseLost: () => 'The worker lost the lease on this job; another worker may be running it.',
   shutdownDeadline: (ms: number) => `Worker shut down before the job finished (shutdownTimeoutMs ${ms}); the job was handed back.`,
+  interruptedAtShutdown: () => 'The worker shut down while this attempt was running; it was handed back.',
   leaseExpired: () => 'Lease expired: the worker running this job stopped heartbeating (crashed or lost its connection).',
   resultNotJson: (why: string) => `Handler result cannot be stored as JSON: ${why}.`,
+  resultTooLarge: (bytes: number, limit: number) =>
+    `Handler result is ${bytes} bytes of JSON, over the limit of ${limit} bytes (option maxPayloadBytes).`,
+  resultRejected: (why: string) => `PostgreSQL refused to store the handler's result: ${why}`,
   jobNotFound: (id: string) => `Job ${id} does not exist.`,
+  invalidCron: (expression: unknown, why: string) => `Invalid cron expression ${describe(expression)}: ${why}.`,
+  invalidTimeZone: (zone: unknown) => `Invalid time zone ${describe(zone)}: expected an IANA name such as "Europe/Berlin" or "UTC".`,
+  invalidSnooze: (ms: unknown, max: number) =>
+    `Invalid snooze ${describe(ms)}: expected an integer number of milliseconds from 0 to ${max}.`,
+  snoozeAfterSettled: () => 'ctx.snooze() was called after the handler had settled; it has no effect.',
 };
 
 function describe(value: unknown): string {

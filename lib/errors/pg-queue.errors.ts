@@ -18,6 +18,12 @@ export class InvalidPayloadError extends InvalidJobError {}
 /** An enqueue option (priority, runAt, delayMs, maxAttempts, client) is invalid. */
 export class InvalidJobOptionError extends InvalidJobError {}
 
+/** A cron expression, time zone or schedule option is invalid. */
+export class InvalidScheduleError extends InvalidJobError {}
+
+/** A job key, key mode or queue name is invalid. */
+export class InvalidJobKeyError extends InvalidJobOptionError {}
+
 /** A job id is not a positive integer string. */
 export class InvalidJobIdError extends InvalidJobError {}
 
@@ -38,6 +44,9 @@ export class JobNotFoundError extends PgQueueError {}
 
 /** Reason given to `ctx.signal` when the handler's timeoutMs elapsed. */
 export class JobTimeoutError extends PgQueueError {}
+
+/** Thrown by a handler: the job fails at once, whatever attempts remain. */
+export class UnrecoverableJobError extends PgQueueError {}
 
 /** Reason given to `ctx.signal` when the job was cancelled. */
 export class JobCancelledError extends PgQueueError {}

@@ -1,3 +1,5 @@
+import type { CatchUpPolicy } from './schedule.interface';
+
 /** Exponential backoff between attempts: min(maxMs, baseMs * 2^(attempt-1)), with jitter. */
 export interface BackoffOptions {
   /** @default 1000 */
@@ -21,4 +23,10 @@ export interface JobHandlerOptions {
   backoff?: BackoffOptions | BackoffFunction;
   /** Abort `ctx.signal` and fail the attempt after this long. @default no timeout */
   timeoutMs?: number;
+  /** Run this handler on a schedule too: a cron expression (5 fields), stored as the schedule named after the type. */
+  cron?: string;
+  /** Time zone of `cron`. @default 'UTC' */
+  timezone?: string;
+  /** Missed slots policy of `cron`. @default 'skip' */
+  catchUp?: CatchUpPolicy;
 }

@@ -2,3 +2,4 @@ export * from './module-options.interface';
 export * from './job.interface';
 export * from './handler-options.interface';
 export * from './job-context.interface';
+export * from './schedule.interface';

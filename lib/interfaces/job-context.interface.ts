@@ -21,6 +21,11 @@ export interface JobContext {
   readonly signal: AbortSignal;
   /** Records progress (0-100) and an optional stage; writes are coalesced, the last value always lands. */
   progress(percent: number, stage?: string): Promise<void>;
+  /**
+   * Ends the handler (by throwing) and runs the job again after `delayMs` (0 to 7 days) without using up an
+   * attempt. The request stands even if the handler catches the throw.
+   */
+  snooze(delayMs: number): never;
   /** Logs with the job's id and type in the context. */
   log(message: string): void;
   readonly logger: LoggerService;

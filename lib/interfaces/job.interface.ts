@@ -27,7 +27,17 @@ export interface JobSnapshot<TPayload = unknown, TResult = unknown> {
   finishedAt: Date | null;
   lastError: string | null;
   result: TResult | null;
+  /** The job key it was enqueued with, or null (a running job gives its key up to a `replace` enqueue). */
+  jobKey: string | null;
 }
+
+/**
+ * What an enqueue with a `jobKey` does when an unfinished job (pending or running) already holds the key:
+ * - `dedupe`: returns that job; nothing new is queued.
+ * - `replace`: a pending job gets the new payload, priority, maxAttempts and run time; a running one keeps
+ *   running (without the key) and a new job is queued with the key.
+ */
+export type JobKeyMode = 'dedupe' | 'replace';
 
 /** Options of `enqueue` and of each job of `enqueueMany`. */
 export interface EnqueueOptions {
@@ -39,6 +49,12 @@ export interface EnqueueOptions {
   delayMs?: number;
   /** Attempts before the job is `failed`. @default the handler's maxAttempts, else 3 */
   maxAttempts?: number;
+  /** At most one unfinished job per key (up to 512 characters); see `jobKeyMode`. */
+  jobKey?: string;
+  /** @default 'dedupe' */
+  jobKeyMode?: JobKeyMode;
+  /** Named serial queue: at most one job of a queue runs at a time, across all processes, in priority order. */
+  queue?: string;
   /** A `pg` client inside your transaction: the job exists only if that transaction commits. */
   client?: ClientBase;
 }

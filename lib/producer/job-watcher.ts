@@ -27,6 +27,7 @@ export class JobWatcher {
   private pollTimer?: NodeJS.Timeout;
   private refreshing?: Promise<void>;
   private refreshAgain = false;
+  private closed = false;
 
   constructor(
     private readonly db: QueueDatabase,
@@ -37,6 +38,7 @@ export class JobWatcher {
 
   watch<P, R>(id: string): Observable<JobSnapshot<P, R>> {
     return new Observable<JobSnapshot<P, R>>((subscriber) => {
+      if (this.closed) return subscriber.complete();
       const watch: Watch = { subscriber: subscriber as Subscriber<JobSnapshot> };
       if (this.watches.size === 0) this.listen();
       let set = this.watches.get(id);
@@ -49,6 +51,7 @@ export class JobWatcher {
 
   /** Completes every open watch (module shutdown). */
   close(): void {
+    this.closed = true;
     for (const set of this.watches.values()) for (const watch of set) watch.subscriber.complete();
     this.watches.clear();
     this.quiet();

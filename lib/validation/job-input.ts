@@ -1,5 +1,6 @@
 import { messages } from '../errors/messages';
-import { InvalidJobIdError, InvalidJobOptionError, InvalidJobTypeError, InvalidPayloadError } from '../errors';
+import { InvalidJobIdError, InvalidJobKeyError, InvalidJobOptionError, InvalidJobTypeError, InvalidPayloadError } from '../errors';
+import type { JobKeyMode } from '../interfaces';
 import { toPlainJson } from './json-value';
 
 const JOB_TYPE = /^[A-Za-z0-9_][A-Za-z0-9_.:\/-]{0,127}$/;
@@ -55,4 +56,32 @@ export function validateDelayMs(delayMs: unknown): number {
     throw new InvalidJobOptionError(messages.invalidOption('delayMs', delayMs, `a number of milliseconds from 0 to ${MAX_DELAY_MS}`));
   }
   return delayMs;
+}
+
+/** Keys and queue names go into btree indexes: bounded well below PostgreSQL's ~2,700-byte entry limit. */
+const MAX_KEY_CHARS = 512;
+const MAX_QUEUE_CHARS = 128;
+const JOB_KEY_MODES: readonly JobKeyMode[] = ['dedupe', 'replace'];
+
+export function validateJobKey(key: unknown): string {
+  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_CHARS || key.includes('\u0000')) {
+    throw new InvalidJobKeyError(messages.invalidOption('jobKey', key, `a string of 1 to ${MAX_KEY_CHARS} characters without NUL`));
+  }
+  return key;
+}
+
+export function validateJobKeyMode(mode: unknown): JobKeyMode {
+  if (!JOB_KEY_MODES.includes(mode as JobKeyMode)) {
+    throw new InvalidJobKeyError(messages.invalidOption('jobKeyMode', mode, `one of ${JOB_KEY_MODES.join(', ')}`));
+  }
+  return mode as JobKeyMode;
+}
+
+export function validateQueueName(queue: unknown, option = 'queue'): string {
+  if (typeof queue !== 'string' || queue.length === 0 || queue.length > MAX_QUEUE_CHARS || /[\u0000-\u001f]/.test(queue)) {
+    throw new InvalidJobKeyError(
+      messages.invalidOption(option, queue, `a string of 1 to ${MAX_QUEUE_CHARS} characters without control characters`),
+    );
+  }
+  return queue;
 }

@@ -4,9 +4,21 @@ import { messages } from '../errors/messages';
 import type { JobContext, JobInfo } from '../interfaces';
 
 const MAX_STAGE_CHARS = 500;
+/** Snoozes are bounded: a job that wants to wait longer should be enqueued with runAt. */
+export const MAX_SNOOZE_MS = 7 * 24 * 3600 * 1000;
+
+/** Thrown by ctx.snooze() to end the handler; the runner reads the request from the context, not the throw. */
+export class JobSnoozedSignal extends Error {
+  constructor(readonly delayMs: number) {
+    super(`Job snoozed for ${delayMs} ms`);
+  }
+}
 
 /** The `ctx` a handler receives. Progress goes to a buffer that the worker flushes in batches. */
 export class JobExecutionContext implements JobContext {
+  /** Set by snooze(): the handler asked to run again later, without using up an attempt. */
+  snoozeMs?: number;
+
   constructor(
     readonly job: JobInfo,
     readonly signal: AbortSignal,
@@ -25,6 +37,14 @@ export class JobExecutionContext implements JobContext {
             .replace(/\u0000/g, '')
             .slice(0, MAX_STAGE_CHARS);
     this.report(Math.round(percent), cleanStage);
+  }
+
+  snooze(delayMs: number): never {
+    if (!Number.isInteger(delayMs) || delayMs < 0 || delayMs > MAX_SNOOZE_MS) {
+      throw new InvalidJobError(messages.invalidSnooze(delayMs, MAX_SNOOZE_MS));
+    }
+    this.snoozeMs = delayMs;
+    throw new JobSnoozedSignal(delayMs);
   }
 
   log(message: string): void {

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Completion, JobStore } from '../db/job-store';
-import { InvalidJobError, JobCancelledError, JobTimeoutError, LeaseLostError, WorkerShutdownError } from '../errors';
+import type { CompletionOutcome } from './completion-writer';
+import { JobCancelledError, LeaseLostError, JobTimeoutError, UnrecoverableJobError, WorkerShutdownError } from '../errors';
 import { messages } from '../errors/messages';
 import { toPlainJson } from '../validation/json-value';
 import type { ActiveJob } from './active-job';
@@ -10,7 +11,7 @@ import { describeError } from './error-text';
 import { JobExecutionContext } from './job-execution-context';
 import type { ProgressBuffer } from './progress-buffer';
 
-type Outcome = { ok: true; result: unknown } | { ok: false; error: unknown };
+type Outcome = { ok: true; result: unknown } | { ok: false; error: unknown } | { ok: 'snooze'; delayMs: number };
 
 const PERSIST_RETRY_MIN_MS = 100;
 const PERSIST_RETRY_MAX_MS = 2000;
@@ -22,9 +23,11 @@ export class JobRunner {
   constructor(
     private readonly store: JobStore,
     private readonly progress: ProgressBuffer,
-    private readonly completer: Batcher<Completion, boolean>,
+    private readonly completer: Batcher<Completion, CompletionOutcome>,
     /** How long to keep retrying an outcome write while the database is unreachable (the lease bound). */
     private readonly persistRetryMs: number,
+    /** Results are held to the payload limit (and so kept far below jsonb's). */
+    private readonly maxResultBytes: number,
   ) {}
 
   /** Never rejects. */
@@ -60,7 +63,7 @@ export class JobRunner {
       job.finishing = true;
     }
     try {
-      await this.settle(job, outcome);
+      await this.settle(job, ctx.snoozeMs === undefined ? outcome : { ok: 'snooze', delayMs: ctx.snoozeMs });
     } catch (error) {
       this.logger.error(
         `Could not record the outcome of job #${row.id} (${row.type}); it will be recovered when its lease expires: ${(error as Error).message}`,
@@ -71,39 +74,57 @@ export class JobRunner {
   }
 
   private async settle(job: ActiveJob, outcome: Outcome): Promise<void> {
-    if (outcome.ok) return this.complete(job, outcome.result);
-    const { error } = outcome;
+    const reason = job.controller.signal.aborted ? job.controller.signal.reason : undefined;
     // Cancelled or no longer ours: the database already says what happened; any write would be fenced off.
-    if (error instanceof JobCancelledError || error instanceof LeaseLostError) return;
-    if (error instanceof WorkerShutdownError) {
-      await this.persist(job, () => this.store.handBack([job.lease]));
-      return;
-    }
-    await this.fail(job, error);
+    if (reason instanceof JobCancelledError || reason instanceof LeaseLostError) return;
+    if (outcome.ok === 'snooze') return this.snooze(job, outcome.delayMs);
+    if (outcome.ok) return this.complete(job, outcome.result);
+    // One try only: shutdown is under way; if it fails the lease expires and the job is recovered.
+    if (reason instanceof WorkerShutdownError) return void (await this.store.handBack([{ ...job.lease, started: true }]));
+    await this.fail(job, outcome.error);
+  }
+
+  private async snooze(job: ActiveJob, delayMs: number): Promise<void> {
+    const latest = this.progress.latestFor(job.lease.id);
+    await this.persist(job, () => this.store.snooze(job.lease, delayMs, latest?.percent ?? job.row.progress, latest?.stage ?? null));
   }
 
   private async complete(job: ActiveJob, result: unknown): Promise<void> {
     let json: string;
     try {
-      json = toPlainJson(result === undefined ? null : result, (message) => new InvalidJobError(messages.resultNotJson(message)));
+      json = toPlainJson(result === undefined ? null : result, (message) => new UnrecoverableJobError(messages.resultNotJson(message)));
+      const bytes = Buffer.byteLength(json, 'utf8');
+      if (bytes > this.maxResultBytes) throw new UnrecoverableJobError(messages.resultTooLarge(bytes, this.maxResultBytes));
     } catch (error) {
       return this.fail(job, error);
     }
     const stage = this.progress.latestFor(job.lease.id)?.stage ?? null;
-    const accepted = await this.persist(job, () => this.completer.add({ ...job.lease, result: json, stage }));
-    if (!accepted) this.logger.warn(`Completion of job #${job.lease.id} was not recorded: this worker no longer holds its lease.`);
+    const outcome = await this.persist(job, () => this.completer.add({ ...job.lease, result: json, stage }));
+    if (outcome instanceof Error) return this.fail(job, new UnrecoverableJobError(messages.resultRejected(outcome.message)));
+    if (!outcome) this.logger.warn(`Completion of job #${job.lease.id} was not recorded: this worker no longer holds its lease.`);
   }
 
   private async fail(job: ActiveJob, error: unknown): Promise<void> {
     const { row, handler } = job;
     const latest = this.progress.latestFor(row.id);
+    const final = error instanceof UnrecoverableJobError;
+    let retryDelay = 0;
+    if (!final) {
+      try {
+        retryDelay = retryDelayMs(handler.options.backoff, row.attempts, error);
+      } catch (backoffError) {
+        this.logger.warn(`The backoff function of ${handler.name} threw (${(backoffError as Error).message}); using the default backoff.`);
+        retryDelay = retryDelayMs(undefined, row.attempts, error);
+      }
+    }
     const status = await this.persist(job, () =>
       this.store.fail({
         ...job.lease,
         error: describeError(error),
-        retryDelayMs: retryDelayMs(handler.options.backoff, row.attempts, error),
+        retryDelayMs: retryDelay,
         progress: latest?.percent ?? row.progress,
         stage: latest?.stage ?? null,
+        final,
       }),
     );
     if (status === 'failed') this.logger.warn(`Job #${row.id} (${row.type}) failed for good after ${row.attempts} attempt(s).`);

@@ -4,11 +4,13 @@ import { PeriodicTask } from './periodic-task';
 
 /**
  * Heartbeat: one statement extends the leases of every job this process holds. A job whose lease was not
- * extended (token gone: cancelled, rescued, re-claimed) is reported lost. When heartbeats keep failing for a
- * whole lease, every job is reported lost: another worker may already have recovered them.
+ * extended (token gone: cancelled, rescued, re-claimed) is reported lost. The lease is judged on this process's
+ * own timer: when no heartbeat has succeeded for most of a lease (failing, or hanging on a dead network), every
+ * job is reported lost before the database lease runs out, since another worker may soon recover them.
  */
 export class LeaseKeeper {
   private readonly heartbeat: PeriodicTask;
+  private readonly intervalMs: number;
   private lastExtendedAt = Date.now();
 
   constructor(
@@ -18,7 +20,8 @@ export class LeaseKeeper {
     private readonly onLost: (ids: string[]) => void,
     private readonly logger: Logger,
   ) {
-    this.heartbeat = new PeriodicTask(() => this.extend(), Math.max(100, Math.floor(leaseMs / 3)));
+    this.intervalMs = Math.max(100, Math.floor(leaseMs / 3));
+    this.heartbeat = new PeriodicTask(() => this.extend(), this.intervalMs);
   }
 
   start(): void {
@@ -38,13 +41,20 @@ export class LeaseKeeper {
       return;
     }
     try {
-      const held = await this.store.extendLeases(leases, this.leaseMs);
+      const held = await withTimeout(this.store.extendLeases(leases, this.leaseMs), this.intervalMs);
       this.lastExtendedAt = startedAt;
       const lost = leases.filter((lease) => !held.has(lease.id)).map((lease) => lease.id);
       if (lost.length > 0) this.onLost(lost);
     } catch (error) {
       this.logger.warn(`Heartbeat failed: ${(error as Error).message}`);
-      if (Date.now() - this.lastExtendedAt >= this.leaseMs) this.onLost(leases.map((lease) => lease.id));
+      if (Date.now() - this.lastExtendedAt >= this.leaseMs * 0.8) this.onLost(leases.map((lease) => lease.id));
     }
   }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
+  work.catch(() => undefined);
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

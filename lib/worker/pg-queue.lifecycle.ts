@@ -4,6 +4,7 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
+  type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
@@ -27,7 +28,9 @@ const workerOwners = new WeakMap<ModulesContainer, PgQueueLifecycle>();
  * bootstrap, drain it, then close connections.
  */
 @Injectable()
-export class PgQueueLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+export class PgQueueLifecycle
+  implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private registry?: HandlerRegistry;
   private worker?: WorkerPool;
 
@@ -63,13 +66,22 @@ export class PgQueueLifecycle implements OnModuleInit, OnApplicationBootstrap, B
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.registry) return;
-    this.worker = new WorkerPool(this.db, this.store, this.listener, this.registry, this.options.worker);
+    this.worker = new WorkerPool(this.db, this.store, this.listener, this.registry, this.options.worker, this.options.maxPayloadBytes);
     await this.worker.start();
   }
 
-  /** Runs while QueueService and the pool still work, so draining handlers can enqueue follow-ups. */
+  /** Nest destroys modules before any shutdown hook: stop claiming now, so no job starts against torn-down providers. */
+  async onModuleDestroy(): Promise<void> {
+    await this.worker?.stopClaiming();
+  }
+
+  /**
+   * Runs while QueueService and the pool still work, so draining handlers can enqueue follow-ups. Open watch()
+   * streams end here: Nest closes the HTTP server next and would wait for their server-sent-event connections.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     await this.worker?.stop();
+    this.watcher.close();
   }
 
   async onApplicationShutdown(): Promise<void> {

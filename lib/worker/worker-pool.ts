@@ -11,12 +11,20 @@ import { DEFAULT_MAX_ATTEMPTS } from '../pg-queue.constants';
 import type { ResolvedWorkerOptions } from '../pg-queue.options';
 import { ActiveJob } from './active-job';
 import { Batcher } from './batcher';
+import { writeCompletions, type CompletionOutcome } from './completion-writer';
 import { JobRunner } from './job-runner';
 import { LeaseKeeper } from './lease-keeper';
 import { ProgressBuffer } from './progress-buffer';
 import { Rescuer } from './rescuer';
+import { untilDeadline } from './bounded';
+import { RecentIds } from './recent-ids';
+import { Scheduler } from '../schedule/scheduler';
+import { toScheduleParams } from '../schedule/schedule-input';
 
 type State = 'idle' | 'running' | 'stopping' | 'stopped';
+
+/** Last writes at shutdown (final progress, a hand-back) may not wait longer than this for a dead database. */
+const FINAL_WRITE_MS = 2000;
 
 /**
  * Claims jobs for the types this process handles and runs them, up to the worker's and each handler's
@@ -29,11 +37,15 @@ export class WorkerPool {
   private readonly active = new Map<string, ActiveJob>();
   private readonly runningByType = new Map<string, number>();
   private readonly progress: ProgressBuffer;
-  private readonly completer: Batcher<Completion, boolean>;
+  private readonly completer: Batcher<Completion, CompletionOutcome>;
   private readonly runner: JobRunner;
   private readonly leaseKeeper: LeaseKeeper;
   private readonly rescuer: Rescuer;
+  private readonly scheduler: Scheduler;
+  /** Cancellations of jobs not (yet) known here: one may overtake the claim of its job. */
+  private readonly cancelled = new RecentIds();
   private readonly unsubscribe: Array<() => void> = [];
+  private unsubscribeCancel?: () => void;
   private state: State = 'idle';
   private claiming?: Promise<void>;
   private claimAgain = false;
@@ -46,13 +58,11 @@ export class WorkerPool {
     private readonly listener: PgListener,
     private readonly registry: HandlerRegistry,
     private readonly options: ResolvedWorkerOptions,
+    private readonly maxPayloadBytes: number,
   ) {
     this.progress = new ProgressBuffer(store, this.logger);
-    this.completer = new Batcher(async (completions) => {
-      const accepted = await store.complete(completions);
-      return completions.map((c) => accepted.has(c.id));
-    });
-    this.runner = new JobRunner(store, this.progress, this.completer, options.leaseMs);
+    this.completer = new Batcher((completions) => writeCompletions(store, completions));
+    this.runner = new JobRunner(store, this.progress, this.completer, options.leaseMs, maxPayloadBytes);
     this.leaseKeeper = new LeaseKeeper(
       store,
       options.leaseMs,
@@ -61,6 +71,7 @@ export class WorkerPool {
       this.logger,
     );
     this.rescuer = new Rescuer(store, Math.min(5000, Math.max(250, Math.floor(options.leaseMs / 2))), () => this.wake(), this.logger);
+    this.scheduler = new Scheduler(store, options.pollIntervalMs, () => this.wake(), this.logger);
   }
 
   /** Jobs claimed by this process and not yet settled (running or waiting for a slot). */
@@ -74,17 +85,43 @@ export class WorkerPool {
     const { channels } = this.db;
     this.unsubscribe.push(
       this.listener.on(channels.newJobs, () => this.wake()),
-      this.listener.on(channels.cancel, (id) => this.abort(id, new JobCancelledError(messages.jobCancelled()))),
       this.listener.onReconnect(() => this.wake()),
     );
+    this.unsubscribeCancel = this.listener.on(channels.cancel, (id) => {
+      this.cancelled.add(id);
+      this.abortCancelled(id);
+    });
     await this.listener.start();
+    await this.declareSchedules();
+    if (this.state !== 'running') return; // stopped while starting
     this.progress.start();
     this.leaseKeeper.start();
     this.rescuer.start();
+    this.scheduler.start();
     this.schedulePoll();
     this.wake();
     this.logger.log(
       `Worker ${this.workerId} started for ${this.registry.types.join(', ') || 'no job types'} (concurrency ${this.options.concurrency}).`,
+    );
+  }
+
+  /** First shutdown step, run while other modules are being destroyed: claim nothing more, hand back what has not started. */
+  async stopClaiming(): Promise<void> {
+    if (this.state !== 'running') return;
+    this.state = 'stopping';
+    clearTimeout(this.pollTimer);
+    this.unsubscribe.splice(0).forEach((off) => off());
+    const deadline = Date.now() + this.options.shutdownTimeoutMs;
+    await untilDeadline(Promise.all([this.rescuer.stop(), this.scheduler.stop(), this.claiming]), deadline);
+    const unstarted = [...this.active.values()].filter((job) => !job.started);
+    unstarted.forEach((job) => this.active.delete(job.lease.id));
+    await untilDeadline(
+      this.store.handBack(unstarted.map((job) => ({ ...job.lease, started: false }))).catch((error: Error) => {
+        this.logger.warn(
+          `Handing back ${unstarted.length} unstarted job(s) failed; they will be recovered when their leases expire: ${error.message}`,
+        );
+      }),
+      Math.max(deadline, Date.now() + FINAL_WRITE_MS),
     );
   }
 
@@ -109,23 +146,26 @@ export class WorkerPool {
       this.claimAgain = false;
       const free = new Map(this.registry.types.map((type) => [type, this.typeConcurrency(type) - this.claimedOf(type)]));
       const types = [...free.keys()].filter((type) => (free.get(type) as number) > 0);
-      // Never more than the free slots of the types asked for: exact with one type, bounded with several.
-      const capacity = Math.min(
-        this.options.concurrency - this.active.size,
-        types.reduce((sum, type) => sum + (free.get(type) as number), 0),
-      );
+      const capacity = this.options.concurrency - this.active.size;
       if (capacity <= 0 || types.length === 0 || this.state !== 'running') return;
       let rows;
       try {
-        const defaults = types.map((type) => this.registry.get(type)?.options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
-        rows = await this.store.claim(types, defaults, capacity, this.workerId, this.options.leaseMs);
+        rows = await this.store.claim(
+          types,
+          types.map((type) => this.registry.get(type)?.options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS),
+          types.map((type) => Math.min(capacity, free.get(type) as number)),
+          capacity,
+          this.workerId,
+          this.options.leaseMs,
+        );
       } catch (error) {
         this.logger.warn(`Claiming jobs failed: ${(error as Error).message}`);
         return;
       }
       for (const row of rows) {
         const handler = this.registry.get(row.type);
-        if (handler) this.active.set(row.id, new ActiveJob(row, handler));
+        // A cancellation may overtake its job's claim: the job is cancelled in the database, nothing to run.
+        if (handler && !this.cancelled.has(row.id)) this.active.set(row.id, new ActiveJob(row, handler));
       }
       this.startWaiting();
       if (rows.length === capacity) this.claimAgain = true;
@@ -151,8 +191,36 @@ export class WorkerPool {
   private abort(id: string, reason: Error): void {
     const job = this.active.get(id);
     if (!job) return;
-    if (!job.started) this.active.delete(id);
-    else if (!job.finishing) job.controller.abort(reason);
+    if (!job.started) {
+      this.active.delete(id);
+      this.wake();
+    } else if (!job.finishing) job.controller.abort(reason);
+  }
+
+  private abortCancelled(id: string): void {
+    this.abort(id, new JobCancelledError(messages.jobCancelled()));
+  }
+
+  /** Upserts the schedules that handlers declare with `cron`; an unchanged one keeps its next slot. */
+  private async declareSchedules(): Promise<void> {
+    const scheduled = this.registry.scheduled;
+    if (scheduled.length === 0) return;
+    const now = await this.store.now();
+    for (const { type, options } of scheduled) {
+      const params = toScheduleParams(
+        {
+          name: type,
+          cron: options.cron as string,
+          type,
+          payload: {},
+          options: { timezone: options.timezone, catchUp: options.catchUp },
+          declaredIn: 'code',
+        },
+        now,
+        this.maxPayloadBytes,
+      );
+      await this.store.upsertSchedule(params);
+    }
   }
 
   private leasesLost(ids: string[]): void {
@@ -160,6 +228,7 @@ export class WorkerPool {
       const job = this.active.get(id);
       if (!job) continue;
       job.leaseLost = true;
+      if (job.finishing) continue; // its outcome write raced the heartbeat; the write's fence decides
       this.logger.warn(`Lost the lease on job #${id} (${job.type}); aborting it here.`);
       this.abort(id, new LeaseLostError(messages.leaseLost()));
     }
@@ -187,36 +256,19 @@ export class WorkerPool {
       this.state = 'stopped';
       return;
     }
-    this.state = 'stopping';
-    clearTimeout(this.pollTimer);
-    this.unsubscribe.splice(0).forEach((off) => off());
-    await this.rescuer.stop();
-    await this.claiming;
-
-    const unstarted = [...this.active.values()].filter((job) => !job.started);
-    unstarted.forEach((job) => this.active.delete(job.lease.id));
-    await this.store.handBack(unstarted.map((job) => job.lease)).catch((error: Error) => {
-      this.logger.warn(
-        `Handing back ${unstarted.length} unstarted job(s) failed; they will be recovered when their leases expire: ${error.message}`,
-      );
-    });
-
-    const running = () => [...this.active.values()].map((job) => job.settled);
-    let deadline: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      Promise.all(running()).then(() => false),
-      new Promise<boolean>((resolve) => (deadline = setTimeout(() => resolve(true), this.options.shutdownTimeoutMs))),
-    ]);
-    clearTimeout(deadline);
-    if (timedOut) {
+    const deadline = Date.now() + this.options.shutdownTimeoutMs;
+    await this.stopClaiming();
+    await untilDeadline(Promise.all([...this.active.values()].map((job) => job.settled)), deadline);
+    if (this.active.size > 0) {
       const reason = new WorkerShutdownError(messages.shutdownDeadline(this.options.shutdownTimeoutMs));
       for (const job of this.active.values()) if (!job.finishing) job.controller.abort(reason);
-      await Promise.all(running());
+      await Promise.all([...this.active.values()].map((job) => job.settled));
     }
     await this.completer.idle();
     // Heartbeats run until the last job has settled, so nobody rescues a job that is still running here.
     await this.leaseKeeper.stop();
-    await this.progress.stop();
+    await untilDeadline(this.progress.stop(), Date.now() + FINAL_WRITE_MS);
+    this.unsubscribeCancel?.();
     this.state = 'stopped';
     this.logger.log(`Worker ${this.workerId} stopped.`);
   }

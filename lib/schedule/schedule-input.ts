@@ -1,0 +1,67 @@
+import { InvalidScheduleError } from '../errors';
+import { messages } from '../errors/messages';
+import type { CatchUpPolicy, ScheduleOptions } from '../interfaces';
+import { DEFAULT_PRIORITY } from '../pg-queue.constants';
+import {
+  serializePayload,
+  validateJobType,
+  validateMaxAttempts,
+  validatePriority,
+  validateQueueName,
+  validateRunAt,
+} from '../validation/job-input';
+import { cronExpression, firstSlot } from './schedule-planner';
+import { validateTimeZone } from './zoned-time';
+
+const OPTION_KEYS = new Set(['timezone', 'seconds', 'catchUp', 'startAt', 'endAt', 'priority', 'maxAttempts', 'queue']);
+const CATCH_UP: readonly CatchUpPolicy[] = ['skip', 'last'];
+
+export interface ScheduleInput {
+  name: string;
+  cron: string;
+  type: string;
+  payload: unknown;
+  options: ScheduleOptions;
+  declaredIn: 'runtime' | 'code';
+}
+
+/**
+ * Validates a schedule and returns the parameters of the upsertSchedule statement, with its first slot after
+ * `nowMs` (database time). Throws a typed error before anything is written.
+ */
+export function toScheduleParams(input: ScheduleInput, nowMs: number, maxPayloadBytes: number): unknown[] {
+  const { options } = input;
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidScheduleError(messages.invalidOption('options', options, 'an object'));
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key))
+      throw new InvalidScheduleError(messages.invalidOption(key, (options as Record<string, unknown>)[key], 'no such option'));
+  }
+  const name = validateQueueName(input.name, 'schedule name');
+  const seconds = options.seconds ?? false;
+  if (typeof seconds !== 'boolean') throw new InvalidScheduleError(messages.invalidOption('seconds', seconds, 'a boolean'));
+  const cron = cronExpression(input.cron, seconds);
+  const zone = validateTimeZone(options.timezone ?? 'UTC');
+  const catchUp = options.catchUp ?? 'skip';
+  if (!CATCH_UP.includes(catchUp))
+    throw new InvalidScheduleError(messages.invalidOption('catchUp', catchUp, `one of ${CATCH_UP.join(', ')}`));
+  const startAt = options.startAt === undefined ? null : validateRunAt(options.startAt);
+  const endAt = options.endAt === undefined ? null : validateRunAt(options.endAt);
+  if (startAt && endAt && endAt <= startAt) throw new InvalidScheduleError(messages.invalidOption('endAt', endAt, 'a Date after startAt'));
+  return [
+    name,
+    input.cron,
+    seconds,
+    zone,
+    validateJobType(input.type),
+    serializePayload(input.payload, maxPayloadBytes),
+    options.priority === undefined ? DEFAULT_PRIORITY : validatePriority(options.priority),
+    options.maxAttempts === undefined ? null : validateMaxAttempts(options.maxAttempts),
+    options.queue === undefined ? null : validateQueueName(options.queue),
+    catchUp,
+    startAt,
+    endAt,
+    firstSlot(cron, zone, nowMs, startAt, endAt),
+    input.declaredIn,
+  ];
+}

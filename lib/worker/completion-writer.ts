@@ -1,0 +1,31 @@
+import type { Completion, JobStore } from '../db/job-store';
+
+/** Accepted, fenced off (the lease is gone), or refused by PostgreSQL for this job's data alone. */
+export type CompletionOutcome = boolean | Error;
+
+/** SQLSTATE classes that blame the data, not the connection: retrying the same write cannot help. */
+const DATA_ERROR_CLASSES = ['22', '23', '54'];
+
+/**
+ * Writes a batch of completions in one statement. If the batch fails, each completion is written alone, so one
+ * result PostgreSQL refuses (too large, invalid) fails only its own job; connection errors are rethrown.
+ */
+export async function writeCompletions(store: JobStore, completions: Completion[]): Promise<CompletionOutcome[]> {
+  try {
+    const accepted = await store.complete(completions);
+    return completions.map((c) => accepted.has(c.id));
+  } catch (error) {
+    if (completions.length === 1) {
+      if (isDataError(error)) return [error as Error];
+      throw error;
+    }
+    const outcomes: CompletionOutcome[] = [];
+    for (const completion of completions) outcomes.push((await writeCompletions(store, [completion]))[0]);
+    return outcomes;
+  }
+}
+
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' && DATA_ERROR_CLASSES.includes(code.slice(0, 2));
+}
