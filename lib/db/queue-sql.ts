@@ -289,7 +289,7 @@ export function queueSql(quotedSchema: string) {
      * The unique slot index makes a second insert of one slot a no-op, whoever tries it.
      */
     insertScheduledJob: `
-      WITH queues AS (INSERT INTO ${queues} (name) SELECT $7 WHERE $7 IS NOT NULL ON CONFLICT (name) DO NOTHING)
+      WITH queues AS (INSERT INTO ${queues} (name) SELECT $7::text WHERE $7::text IS NOT NULL ON CONFLICT (name) DO NOTHING)
       INSERT INTO ${jobs} (type, payload, priority, max_attempts, queue, schedule_name, schedule_slot)
       VALUES ($3, $4, $5, $6, $7, $1, $2)
       ON CONFLICT (schedule_name, schedule_slot) WHERE schedule_name IS NOT NULL DO NOTHING

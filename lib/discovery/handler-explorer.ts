@@ -34,7 +34,21 @@ export class HandlerExplorer {
         if (metadata) found.push(this.define(wrapper, prototype.constructor as Type, method, metadata));
       }
     }
+    this.warnAboutControllers();
     return found;
+  }
+
+  /** Controllers are not providers: a handler there would never run, so say so instead of skipping it silently. */
+  private warnAboutControllers(): void {
+    for (const wrapper of this.discovery.getControllers()) {
+      const prototype = wrapper.metatype?.prototype;
+      if (!prototype) continue;
+      for (const method of this.scanner.getAllMethodNames(prototype)) {
+        if (this.reflector.get(JOB_HANDLER_METADATA, prototype[method])) {
+          this.logger.warn(`@JobHandler on controller method ${prototype.constructor.name}#${method} is ignored: put handlers on providers.`);
+        }
+      }
+    }
   }
 
   private define(wrapper: InstanceWrapper, metatype: Type, method: string, metadata: JobHandlerMetadata): JobHandlerDefinition {
@@ -49,7 +63,7 @@ export class HandlerExplorer {
       ...metadata,
       name,
       invoke: async (payload, ctx) => {
-        const instance = await this.moduleRef.resolve(metatype, ContextIdFactory.create(), { strict: false });
+        const instance = await this.moduleRef.resolve(wrapper.token as Type, ContextIdFactory.create(), { strict: false });
         return (instance as Record<string, (...args: unknown[]) => unknown>)[method](payload, ctx);
       },
     };

@@ -45,8 +45,8 @@ export function toScheduleParams(input: ScheduleInput, nowMs: number, maxPayload
   const catchUp = options.catchUp ?? 'skip';
   if (!CATCH_UP.includes(catchUp))
     throw new InvalidScheduleError(messages.invalidOption('catchUp', catchUp, `one of ${CATCH_UP.join(', ')}`));
-  const startAt = options.startAt === undefined ? null : validateRunAt(options.startAt);
-  const endAt = options.endAt === undefined ? null : validateRunAt(options.endAt);
+  const startAt = options.startAt === undefined ? null : validateRunAt(options.startAt, 'startAt');
+  const endAt = options.endAt === undefined ? null : validateRunAt(options.endAt, 'endAt');
   if (startAt && endAt && endAt <= startAt) throw new InvalidScheduleError(messages.invalidOption('endAt', endAt, 'a Date after startAt'));
   return [
     name,

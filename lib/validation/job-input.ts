@@ -44,9 +44,13 @@ export function validateMaxAttempts(maxAttempts: unknown, option = 'maxAttempts'
   return maxAttempts as number;
 }
 
-export function validateRunAt(runAt: unknown): Date {
-  if (!(runAt instanceof Date) || Number.isNaN(runAt.getTime())) {
-    throw new InvalidJobOptionError(messages.invalidOption('runAt', runAt, 'a valid Date'));
+/** Years PostgreSQL's timestamptz and everyday arithmetic on it handle without surprises. */
+const MIN_TIME = Date.UTC(1000, 0, 1);
+const MAX_TIME = Date.UTC(9999, 11, 31);
+
+export function validateRunAt(runAt: unknown, option = 'runAt'): Date {
+  if (!(runAt instanceof Date) || Number.isNaN(runAt.getTime()) || runAt.getTime() < MIN_TIME || runAt.getTime() > MAX_TIME) {
+    throw new InvalidJobOptionError(messages.invalidOption(option, runAt, 'a valid Date between the years 1000 and 9999'));
   }
   return runAt;
 }

@@ -30,7 +30,7 @@ export function toPlainJson(value: unknown, fail: (message: string) => Error): s
     if (seen.has(v)) throw fail(messages.invalidPayload(path, 'circular reference'));
     if (Array.isArray(v)) {
       seen.add(v);
-      v.forEach((item, i) => check(item, `${path}[${i}]`, depth + 1));
+      for (let i = 0; i < v.length; i++) check(v[i], `${path}[${i}]`, depth + 1); // holes are undefined: refused
       seen.delete(v);
       return;
     }
