@@ -87,7 +87,11 @@ export function queueSql(quotedSchema: string) {
       ), queued AS (
         SELECT j.id, j.queue, j.type, j.priority, j.run_at FROM ${jobs} j JOIN ${queues} q ON q.name = j.queue
          WHERE j.status = 'pending' AND j.queue IS NOT NULL AND j.run_at <= now() AND j.type = ANY($1::text[])
-           AND (q.held_by IS NULL OR q.held_by = j.id)
+           AND (q.held_by = j.id OR (q.held_by IS NULL AND NOT EXISTS (
+                 -- only the head of its queue: decided on the rows, not on which of them happen to be locked
+                 SELECT 1 FROM ${jobs} e
+                  WHERE e.queue = j.queue AND e.status = 'pending' AND e.run_at <= now()
+                    AND (e.priority > j.priority OR (e.priority = j.priority AND (e.run_at, e.id) < (j.run_at, j.id))))))
            AND j.type NOT IN (SELECT type FROM ${paused})
          ORDER BY j.priority DESC, j.run_at, j.id
          LIMIT $3

@@ -17,6 +17,8 @@ CREATE UNIQUE INDEX jobs_schedule_slot_idx ON jobs (schedule_name, schedule_slot
 DROP INDEX jobs_claimable_idx;
 CREATE INDEX jobs_claimable_idx ON jobs (type, priority DESC, run_at, id) WHERE status = 'pending' AND queue IS NULL;
 CREATE INDEX jobs_claimable_queued_idx ON jobs (priority DESC, run_at, id) WHERE status = 'pending' AND queue IS NOT NULL;
+-- The head of each serial queue.
+CREATE INDEX jobs_queue_head_idx ON jobs (queue, priority DESC, run_at, id) WHERE status = 'pending' AND queue IS NOT NULL;
 
 -- One row per serial queue name. held_by is the job that owns the queue from its claim until it ends
 -- (completed, failed for good or cancelled): retries and snoozes keep the queue, so order holds.
