@@ -74,6 +74,10 @@ export class WorkerPool {
     this.scheduler = new Scheduler(store, options.pollIntervalMs, () => this.wake(), this.logger);
   }
 
+  private get refillAt(): number {
+    return Math.max(1, Math.floor(this.options.concurrency / 4));
+  }
+
   /** Jobs claimed by this process and not yet settled (running or waiting for a slot). */
   get activeCount(): number {
     return this.active.size;
@@ -183,7 +187,9 @@ export class WorkerPool {
         this.active.delete(job.lease.id);
         this.runningByType.set(job.type, (this.runningByType.get(job.type) ?? 1) - 1);
         this.startWaiting();
-        this.wake();
+        // Refill in batches, not a claim per finished job: once a quarter of the slots is free, or when idle.
+        // Notifications and the poll floor still claim for any free slot.
+        if (this.options.concurrency - this.active.size >= this.refillAt || this.active.size === 0) this.wake();
       });
     }
   }
