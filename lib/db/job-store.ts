@@ -17,8 +17,6 @@ export interface NewJobRow {
   jobKeyMode: JobKeyMode | null;
 }
 
-/** A row returned by an insert: `inserted` is false when a keyed enqueue met an existing job. */
-export type InsertedJobRow = JobRow & { inserted: boolean };
 
 /** A fenced reference to a job this worker claimed. */
 export interface JobLease {
@@ -61,13 +59,13 @@ export class JobStore {
    * Inserts jobs and returns one row per input, in input order. A `replace` that met a job being claimed at that
    * instant comes back empty from the statement; it is tried again, then finds the job running and queues anew.
    */
-  async insert(jobs: NewJobRow[], client?: ClientBase): Promise<InsertedJobRow[]> {
-    const results = new Array<InsertedJobRow | undefined>(jobs.length);
+  async insert(jobs: NewJobRow[], client?: ClientBase): Promise<JobRow[]> {
+    const results = new Array<JobRow | undefined>(jobs.length);
     let remaining = jobs.map((job, index) => ({ job, index }));
     for (let round = 0; remaining.length > 0; round++) {
       if (round === 10) throw new Error(`Enqueue of ${remaining.length} replace-mode job(s) kept racing with claims; giving up.`);
       const batch = remaining.map((r) => r.job);
-      const { rows } = await (client ?? this.db.pool).query<InsertedJobRow>(this.sql.insertJobs, [
+      const { rows } = await (client ?? this.db.pool).query<JobRow>(this.sql.insertJobs, [
         batch.map((j) => j.type),
         batch.map((j) => j.payload),
         batch.map((j) => j.priority),
@@ -89,7 +87,7 @@ export class JobStore {
       }
       remaining = missing;
     }
-    return results as InsertedJobRow[];
+    return results as JobRow[];
   }
 
   async find(ids: string[]): Promise<JobRow[]> {

@@ -47,10 +47,6 @@ export class PgListener {
     return this.started;
   }
 
-  get connected(): boolean {
-    return this.client !== undefined;
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.reconnectTimer);

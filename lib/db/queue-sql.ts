@@ -52,7 +52,7 @@ export function queueSql(quotedSchema: string) {
              priority = CASE WHEN EXCLUDED.job_key_mode = 'replace' THEN EXCLUDED.priority ELSE ${jobs}.priority END,
              max_attempts = CASE WHEN EXCLUDED.job_key_mode = 'replace' THEN EXCLUDED.max_attempts ELSE ${jobs}.max_attempts END
        WHERE EXCLUDED.job_key_mode = 'dedupe' OR ${jobs}.status = 'pending'
-      RETURNING ${columns}, (xmax = 0) AS inserted`,
+      RETURNING ${columns}`,
 
     /** $1 ids. */
     selectJobs: `SELECT ${columns} FROM ${jobs} WHERE id = ANY($1::bigint[])`,

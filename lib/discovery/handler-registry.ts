@@ -29,10 +29,6 @@ export class HandlerRegistry {
     return [...this.byType.keys()];
   }
 
-  get size(): number {
-    return this.byType.size;
-  }
-
   /** Handlers that declare a `cron` schedule. */
   get scheduled(): JobHandlerDefinition[] {
     return [...this.byType.values()].filter((definition) => definition.options.cron !== undefined);

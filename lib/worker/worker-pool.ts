@@ -78,11 +78,6 @@ export class WorkerPool {
     return Math.max(1, Math.floor(this.options.concurrency / 4));
   }
 
-  /** Jobs claimed by this process and not yet settled (running or waiting for a slot). */
-  get activeCount(): number {
-    return this.active.size;
-  }
-
   async start(): Promise<void> {
     if (this.state !== 'idle') return;
     this.state = 'running';
