@@ -17,7 +17,6 @@ export interface NewJobRow {
   jobKeyMode: JobKeyMode | null;
 }
 
-
 /** A fenced reference to a job this worker claimed. */
 export interface JobLease {
   id: string;
@@ -130,7 +129,7 @@ export class JobStore {
   /** Returns the ids whose leases were extended; the others are no longer this worker's. */
   async extendLeases(leases: JobLease[], leaseMs: number): Promise<Set<string>> {
     leases = byId(leases);
-    const { rows } = await this.db.pool.query<{ id: string }>(this.sql.extendLeases, [ids(leases), tokens(leases), leaseMs]);
+    const { rows } = await this.db.control.query<{ id: string }>(this.sql.extendLeases, [ids(leases), tokens(leases), leaseMs]);
     return new Set(rows.map((row) => row.id));
   }
 
@@ -200,7 +199,7 @@ export class JobStore {
   }
 
   async rescueExpired(limit: number, error: string): Promise<Array<{ id: string; status: 'pending' | 'failed' }>> {
-    const { rows } = await this.db.pool.query<{ id: string; status: 'pending' | 'failed' }>(this.sql.rescueExpiredJobs, [
+    const { rows } = await this.db.control.query<{ id: string; status: 'pending' | 'failed' }>(this.sql.rescueExpiredJobs, [
       limit,
       error,
       this.channels.newJobs,

@@ -11,6 +11,7 @@ export class QueueDatabase {
   private readonly logger = new Logger('PgQueue');
   private readonly onPoolError = (error: Error) => this.logger.warn(`An idle PostgreSQL connection failed: ${error.message}`);
   private closed?: Promise<void>;
+  private controlPool?: Pool;
 
   constructor(
     readonly pool: Pool,
@@ -30,6 +31,18 @@ export class QueueDatabase {
     return new QueueDatabase(new Pool({ connectionString, keepAlive: true, connectionTimeoutMillis: 10_000 }), schema, true);
   }
 
+  /**
+   * The worker's control plane (heartbeats and lease recovery) on its own small pool, always created and ended here:
+   * handlers that use, or exhaust, the application's pool can never hold back a heartbeat until the lease expires.
+   */
+  get control(): Pool {
+    if (!this.controlPool) {
+      this.controlPool = new Pool({ ...this.connectionConfig(), max: 2, connectionTimeoutMillis: 10_000 });
+      this.controlPool.on('error', this.onPoolError);
+    }
+    return this.controlPool;
+  }
+
   /** Settings for a dedicated connection (the listener) to the same server as the pool. */
   connectionConfig(): ClientConfig {
     const { max, min, idleTimeoutMillis, allowExitOnIdle, maxUses, log, Client, ...client } = this.pool.options as PoolConfig & {
@@ -42,6 +55,7 @@ export class QueueDatabase {
 
   close(): Promise<void> {
     this.closed ??= (async () => {
+      await this.controlPool?.end();
       if (!this.ownsPool) {
         this.pool.off('error', this.onPoolError);
         return;

@@ -45,7 +45,9 @@ export class HandlerExplorer {
       if (!prototype) continue;
       for (const method of this.scanner.getAllMethodNames(prototype)) {
         if (this.reflector.get(JOB_HANDLER_METADATA, prototype[method])) {
-          this.logger.warn(`@JobHandler on controller method ${prototype.constructor.name}#${method} is ignored: put handlers on providers.`);
+          this.logger.warn(
+            `@JobHandler on controller method ${prototype.constructor.name}#${method} is ignored: put handlers on providers.`,
+          );
         }
       }
     }

@@ -107,7 +107,9 @@ export class JobRunner {
   private async fail(job: ActiveJob, error: unknown): Promise<void> {
     const { row, handler } = job;
     const latest = this.progress.latestFor(row.id);
-    const final = error instanceof UnrecoverableJobError;
+    // Not `error instanceof ...`: instanceof runs a Proxy's getPrototypeOf trap, and a hostile thrown value whose
+    // trap throws would keep the failure from ever being recorded (the job would wait for its lease to expire).
+    const final = isInstance(error, UnrecoverableJobError);
     let retryDelay = 0;
     if (!final) {
       try {
@@ -141,6 +143,15 @@ export class JobRunner {
         await delay(Math.min(PERSIST_RETRY_MAX_MS, PERSIST_RETRY_MIN_MS * 2 ** attempt));
       }
     }
+  }
+}
+
+/** `value instanceof type`, or false when asking throws (instanceof runs a Proxy's getPrototypeOf trap). */
+function isInstance(value: unknown, type: abstract new (...args: never[]) => unknown): boolean {
+  try {
+    return value instanceof type;
+  } catch {
+    return false;
   }
 }
 
