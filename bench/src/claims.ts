@@ -1,0 +1,84 @@
+// The library's own claim statement, exactly as its workers run it (schema 'pgqueue', the default).
+import { queueSql } from '../../dist/db/queue-sql';
+import { channelsFor } from '../../dist/db/identifiers';
+import { createApp, JOB_TYPE } from './adapters/nestjs-pgqueue';
+import { median, now, percentile } from './measure';
+import { benchPool, storage, type Storage } from './db';
+
+export const CLAIMS = { count: 50, batch: 32 };
+
+export interface ClaimCase {
+  label: string;
+  pending: number;
+  finished: number;
+}
+
+export interface ClaimResult extends ClaimCase, Storage {
+  medianMs: number;
+  p95Ms: number;
+  setupSeconds: number;
+}
+
+export function claimCases(): ClaimCase[] {
+  return [
+    { label: '10k pending', pending: 10_000, finished: 0 },
+    { label: '100k pending', pending: 100_000, finished: 0 },
+    { label: '1M pending', pending: 1_000_000, finished: 0 },
+    { label: '10k pending + 1M finished kept', pending: 10_000, finished: 1_000_000 },
+  ];
+}
+
+/**
+ * Claim time of nestjs-pgqueue as its table grows: for each case the jobs table is filled directly with SQL
+ * (pending rows, and finished rows as the worker leaves them), vacuumed and analyzed as autovacuum would, then
+ * the claimJobs statement of dist/db/queue-sql.js claims a batch `count` times (committed, as a worker does).
+ */
+export async function measureClaims(url: string, cases: ClaimCase[], log: (line: string) => void): Promise<ClaimResult[]> {
+  await (await createApp(url)).close(); // migrates the schema, as any application start does
+  const schema = 'pgqueue';
+  const sql = queueSql(`"${schema}"`);
+  const channels = channelsFor(schema);
+  const pool = benchPool(url, 1);
+  const results: ClaimResult[] = [];
+  try {
+    for (const c of cases) {
+      const setupStart = now();
+      await pool.query(`TRUNCATE ${schema}.jobs CASCADE`);
+      if (c.finished > 0) {
+        await pool.query(
+          `INSERT INTO ${schema}.jobs (type, payload, status, attempts, max_attempts, started_at, finished_at, progress, result)
+           SELECT $1, jsonb_build_object('i', g), 'completed', 1, 3, now(), now(), 100, 'null'::jsonb FROM generate_series(1, $2) g`,
+          [JOB_TYPE, c.finished],
+        );
+      }
+      await pool.query(`INSERT INTO ${schema}.jobs (type, payload) SELECT $1, jsonb_build_object('i', g) FROM generate_series(1, $2) g`, [
+        JOB_TYPE,
+        c.pending,
+      ]);
+      await pool.query(`VACUUM (ANALYZE) ${schema}.jobs`);
+      const setupSeconds = (now() - setupStart) / 1000;
+
+      // The parameters JobStore.claim passes: types, their default max attempts, batch size, worker id, lease (ms),
+      // events channel, free slots per type. Keep in step with lib/db/job-store.ts when the statement changes.
+      const claim = () =>
+        pool.query(sql.claimJobs, [[JOB_TYPE], [3], CLAIMS.batch, 'bench-claims', 30_000, channels.events, [CLAIMS.batch]]);
+      for (let i = 0; i < 3; i++) await claim(); // warm-up: plan cache, buffers
+      const times: number[] = [];
+      for (let i = 0; i < CLAIMS.count; i++) {
+        const start = now();
+        const { rowCount } = await claim();
+        times.push(now() - start);
+        if (rowCount !== CLAIMS.batch) throw new Error(`a claim returned ${rowCount} jobs instead of ${CLAIMS.batch}`);
+      }
+      const size = await storage(url, schema);
+      const result = { ...c, ...size, medianMs: median(times), p95Ms: percentile(times, 95), setupSeconds };
+      results.push(result);
+      log(
+        `  claim, ${c.label}: median ${result.medianMs.toFixed(2)} ms, p95 ${result.p95Ms.toFixed(2)} ms (setup ${setupSeconds.toFixed(1)} s)`,
+      );
+    }
+  } finally {
+    await pool.end();
+  }
+  return results;
+}
