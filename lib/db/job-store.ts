@@ -2,6 +2,7 @@ import type { ClientBase } from 'pg';
 import type { JobKeyMode } from '../interfaces';
 import { messages } from '../errors/messages';
 import type { ClaimedJobRow, JobRow, ScheduleRow } from './job-row';
+import { inTransaction } from './in-transaction';
 import type { QueueDatabase } from './queue-database';
 
 /** A job ready for insertion: validated, payload already JSON text. */
@@ -255,10 +256,8 @@ export class JobStore {
     plan: (schedule: ScheduleRow, now: Date) => { fire?: Date; next: Date | null; last: Date | null },
     limit = 100,
   ): Promise<number> {
-    const client = await this.db.pool.connect();
-    let fired = 0;
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.db.pool, async (client) => {
+      let fired = 0;
       const { rows } = await client.query<ScheduleRow & { db_now: Date }>(this.sql.lockDueSchedules, [limit]);
       for (const schedule of rows) {
         const { fire, next, last } = plan(schedule, schedule.db_now);
@@ -276,14 +275,8 @@ export class JobStore {
         }
         await client.query(this.sql.advanceSchedule, [schedule.name, next, last]);
       }
-      await client.query('COMMIT');
       return fired;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Pool } from 'pg';
 import { SchemaNotMigratedError } from '../errors';
 import { messages } from '../errors/messages';
+import { inTransaction } from './in-transaction';
 
 interface Migration {
   version: number;
@@ -25,9 +26,7 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
  * booting at once queue up behind the first and then find nothing left to do (also behind PgBouncer).
  */
 export async function migrate(pool: Pool, schema: string, quotedSchema: string): Promise<number[]> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     await client.query("SELECT pg_advisory_xact_lock(hashtext('nestjs-pgqueue'), hashtext($1))", [schema]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quotedSchema}`);
     await client.query(`SET LOCAL search_path TO ${quotedSchema}`);
@@ -41,14 +40,8 @@ export async function migrate(pool: Pool, schema: string, quotedSchema: string):
       await client.query(migration.sql);
       await client.query('INSERT INTO migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
     }
-    await client.query('COMMIT');
     return pending.map((m) => m.version);
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** With `migrate: false`: fails the bootstrap clearly when the schema lacks migrations this version needs. */
