@@ -1,6 +1,6 @@
 /**
  * Real worker processes for the fault suite (test/faults/fixtures/fault-worker.ts, run from the TypeScript sources
- * through test/faults/fixtures/register-ts-cached.js), and file gates that hold their handlers until a test opens them.
+ * through test/fixtures/register-ts.js), and file gates that hold their handlers until a test opens them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import type { Pool } from 'pg';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const FIXTURE = join(ROOT, 'test/faults/fixtures/fault-worker.ts');
-const REGISTER = join(ROOT, 'test/faults/fixtures/register-ts-cached.js');
+const REGISTER = join(ROOT, 'test/fixtures/register-ts.js');
 
 export interface Exit {
   code: number | null;

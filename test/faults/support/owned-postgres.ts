@@ -23,7 +23,7 @@ export class OwnedPostgres {
   static async create(): Promise<OwnedPostgres> {
     const child = spawn(
       process.execPath,
-      ['-r', join(ROOT, 'test/faults/fixtures/register-ts-cached.js'), join(ROOT, 'test/faults/fixtures/owned-postgres.ts')],
+      ['-r', join(ROOT, 'test/fixtures/register-ts.js'), join(ROOT, 'test/faults/fixtures/owned-postgres.ts')],
       {
         cwd: ROOT,
         stdio: ['pipe', 'pipe', 'inherit'],
