@@ -1,4 +1,4 @@
-import { Inject, Injectable, Module, Scope } from '@nestjs/common';
+import { Injectable, Module, Scope } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Pool } from 'pg';
 import {

@@ -16,7 +16,6 @@ import {
   PgQueueError,
   type QueueService,
 } from '../../lib';
-import { withApplicationName } from '../support/database';
 import { startQueueApp, type QueueApp } from '../support/queue-app';
 import { expectHealthy } from './support/ledger';
 import { openScene, type Scene } from './support/scene';

