@@ -11,6 +11,8 @@ export interface ClaimCase {
   label: string;
   pending: number;
   finished: number;
+  /** Serial queues each held by a running job, with a backlog of 2 pending jobs. */
+  busyQueues?: number;
 }
 
 export interface ClaimResult extends ClaimCase, Storage {
@@ -25,6 +27,7 @@ export function claimCases(): ClaimCase[] {
     { label: '100k pending', pending: 100_000, finished: 0 },
     { label: '1M pending', pending: 1_000_000, finished: 0 },
     { label: '10k pending + 1M finished kept', pending: 10_000, finished: 1_000_000 },
+    { label: '10k pending + 100k busy serial queues, 2 waiting in each', pending: 10_000, finished: 0, busyQueues: 100_000 },
   ];
 }
 
@@ -43,7 +46,7 @@ export async function measureClaims(url: string, cases: ClaimCase[], log: (line:
   try {
     for (const c of cases) {
       const setupStart = now();
-      await pool.query(`TRUNCATE ${schema}.jobs CASCADE`);
+      await pool.query(`TRUNCATE ${schema}.jobs, ${schema}.serial_queues CASCADE`);
       if (c.finished > 0) {
         await pool.query(
           `INSERT INTO ${schema}.jobs (type, payload, status, attempts, max_attempts, started_at, finished_at, progress, result)
@@ -55,6 +58,9 @@ export async function measureClaims(url: string, cases: ClaimCase[], log: (line:
         JOB_TYPE,
         c.pending,
       ]);
+      if (c.busyQueues) await fillBusyQueues(pool, schema, c.busyQueues);
+      // What every worker's serial-queue keeper does on its timer: mark the jobs waiting behind a holder.
+      if (c.busyQueues) while ((await pool.query(sql.blockJobsBehindHolders, [1000])).rowCount === 1000);
       await pool.query(`VACUUM (ANALYZE) ${schema}.jobs`);
       const setupSeconds = (now() - setupStart) / 1000;
 
@@ -81,4 +87,21 @@ export async function measureClaims(url: string, cases: ClaimCase[], log: (line:
     await pool.end();
   }
   return results;
+}
+
+/** `count` serial queues, each held by a running job with 2 pending jobs waiting behind it. */
+async function fillBusyQueues(pool: ReturnType<typeof benchPool>, schema: string, count: number): Promise<void> {
+  await pool.query(
+    `WITH holders AS (
+       INSERT INTO ${schema}.jobs (type, payload, status, attempts, max_attempts, started_at, queue, claim_token, locked_by, lease_expires_at)
+       SELECT $1, '{}', 'running', 1, 3, now(), 'busy:' || g, gen_random_uuid(), 'elsewhere', now() + interval '1 hour'
+         FROM generate_series(1, $2) g
+       RETURNING id, queue)
+     INSERT INTO ${schema}.serial_queues (name, held_by) SELECT queue, id FROM holders`,
+    [JOB_TYPE, count],
+  );
+  await pool.query(
+    `INSERT INTO ${schema}.jobs (type, payload, queue) SELECT $1, '{}', 'busy:' || g FROM generate_series(1, $2) g, generate_series(1, 2)`,
+    [JOB_TYPE, count],
+  );
 }

@@ -209,6 +209,18 @@ export class JobStore {
     return rows;
   }
 
+  /** Marks up to `limit` jobs waiting behind a held serial queue as blocked; returns how many. */
+  async blockJobsBehindHolders(limit: number): Promise<number> {
+    const { rowCount } = await this.db.control.query(this.sql.blockJobsBehindHolders, [limit]);
+    return rowCount ?? 0;
+  }
+
+  /** Unblocks the head of up to `limit` free serial queues whose head is blocked; returns how many. */
+  async unblockStalledQueues(limit: number): Promise<number> {
+    const { rowCount } = await this.db.control.query(this.sql.unblockStalledQueues, [limit, this.channels.newJobs]);
+    return rowCount ?? 0;
+  }
+
   /** The database's clock: schedules, delays and leases never use the app server's. */
   async now(): Promise<number> {
     const { rows } = await this.db.pool.query<{ now: Date }>(this.sql.now);

@@ -20,7 +20,23 @@ export function queueSql(quotedSchema: string) {
     UPDATE ${queues} q SET held_by = NULL FROM ${cte} c
      WHERE c.queue IS NOT NULL AND q.name = c.queue AND q.held_by = c.id::bigint
        AND c.status IN ('completed', 'failed', 'cancelled')
-    RETURNING q.name`;
+    RETURNING q.name AS queue`;
+  // The head of serial queue `queue` that a release unblocks: its best due pending job, else the one due first.
+  // `notIn` names jobs that are pending in the statement's snapshot but not any more.
+  const queueHead = (queue: string, notIn = '') => {
+    const pending = `${jobs} h WHERE h.queue = ${queue} AND h.status = 'pending' ${notIn && `AND h.id NOT IN (${notIn})`}`;
+    return `COALESCE(
+      (SELECT h.id FROM ${pending} AND h.run_at <= now() ORDER BY h.priority DESC, h.run_at, h.id LIMIT 1),
+      (SELECT h.id FROM ${pending} ORDER BY h.run_at, h.priority DESC, h.id LIMIT 1))`;
+  };
+  // Unblocks the head of each queue of `released` (queue), never one of the jobs of `done` (id). Matched by id, not
+  // by `blocked`: a block committed after this statement's snapshot (see blockJobsBehindHolders) is still undone.
+  const unblockHeads = (released: string, done: string) => `
+    UPDATE ${jobs} j SET blocked = false
+      FROM (SELECT ${queueHead('r.queue', `SELECT d.id::bigint FROM ${done} d`)} AS id
+              FROM (SELECT DISTINCT queue FROM ${released} WHERE queue IS NOT NULL) r) head
+     WHERE j.id = head.id
+    RETURNING j.id`;
 
   return {
     /**
@@ -50,7 +66,8 @@ export function queueSql(quotedSchema: string) {
          SET payload = CASE WHEN EXCLUDED.job_key_mode = 'replace' THEN EXCLUDED.payload ELSE ${jobs}.payload END,
              run_at = CASE WHEN EXCLUDED.job_key_mode = 'replace' THEN EXCLUDED.run_at ELSE ${jobs}.run_at END,
              priority = CASE WHEN EXCLUDED.job_key_mode = 'replace' THEN EXCLUDED.priority ELSE ${jobs}.priority END,
-             max_attempts = CASE WHEN EXCLUDED.job_key_mode = 'replace' THEN EXCLUDED.max_attempts ELSE ${jobs}.max_attempts END
+             max_attempts = CASE WHEN EXCLUDED.job_key_mode = 'replace' THEN EXCLUDED.max_attempts ELSE ${jobs}.max_attempts END,
+             blocked = CASE WHEN EXCLUDED.job_key_mode = 'replace' THEN false ELSE ${jobs}.blocked END
        WHERE EXCLUDED.job_key_mode = 'dedupe' OR ${jobs}.status = 'pending'
       RETURNING ${columns}`,
 
@@ -63,7 +80,7 @@ export function queueSql(quotedSchema: string) {
         UPDATE ${jobs} SET status = 'cancelled', finished_at = now(), ${released}
          WHERE id = $1::bigint AND status IN ('pending', 'running')
         RETURNING ${columns}
-      ), released AS (${releaseQueues('cancelled')})
+      ), released AS (${releaseQueues('cancelled')}), unblocked AS (${unblockHeads('cancelled', 'cancelled')})
       SELECT c.*, pg_notify($2, c.id), pg_notify($3, '') FROM cancelled c, (${notifyIfAny('released', '$4')}) n`,
 
     /**
@@ -86,7 +103,7 @@ export function queueSql(quotedSchema: string) {
         WHERE d.type NOT IN (SELECT type FROM ${paused})
       ), queued AS (
         SELECT j.id, j.queue, j.type, j.priority, j.run_at FROM ${jobs} j JOIN ${queues} q ON q.name = j.queue
-         WHERE j.status = 'pending' AND j.queue IS NOT NULL AND j.run_at <= now() AND j.type = ANY($1::text[])
+         WHERE j.status = 'pending' AND j.queue IS NOT NULL AND NOT j.blocked AND j.run_at <= now() AND j.type = ANY($1::text[])
            AND (q.held_by = j.id OR (q.held_by IS NULL AND NOT EXISTS (
                  -- only the head of its queue: decided on the rows, not on which of them happen to be locked
                  SELECT 1 FROM ${jobs} e
@@ -153,7 +170,7 @@ export function queueSql(quotedSchema: string) {
           FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[]) AS c(id, token, result, stage)
          WHERE j.id = c.id AND j.claim_token = c.token AND j.status = 'running'
         RETURNING j.id::text AS id, j.queue, j.status
-      ), released AS (${releaseQueues('completed')})
+      ), released AS (${releaseQueues('completed')}), unblocked AS (${unblockHeads('released', 'completed')})
       SELECT completed.id FROM completed, (${notifyIfAny('completed', '$5')}) a, (${notifyIfAny('released', '$6')}) b`,
 
     /**
@@ -171,7 +188,7 @@ export function queueSql(quotedSchema: string) {
                last_error = $3, progress = $5, stage = COALESCE($6, j.stage), ${released}
          WHERE j.id = $1::bigint AND j.claim_token = $2::uuid AND j.status = 'running'
         RETURNING j.id, j.queue, j.status
-      ), released AS (${releaseQueues('failed')})
+      ), released AS (${releaseQueues('failed')}), unblocked AS (${unblockHeads('released', 'failed')})
       SELECT failed.status FROM failed, (${notifyIfAny('failed', '$7')}) a, (${notifyIfAny('released', '$8')}) b`,
 
     /**
@@ -204,7 +221,7 @@ export function queueSql(quotedSchema: string) {
           FROM unnest($1::bigint[], $2::uuid[], $5::boolean[]) AS h(id, token, started)
          WHERE j.id = h.id AND j.claim_token = h.token AND j.status = 'running'
         RETURNING j.id::text AS id, j.queue, j.status
-      ), released AS (${releaseQueues('handed')})
+      ), released AS (${releaseQueues('handed')}), unblocked AS (${unblockHeads('released', 'handed')})
       SELECT handed.id FROM handed, (${notifyIfAny('handed', '$3')}) a, (${notifyIfAny('handed', '$4')}) b,
              (${notifyIfAny('released', '$3')}) c`,
 
@@ -227,10 +244,41 @@ export function queueSql(quotedSchema: string) {
           FROM expired e
          WHERE j.id = e.id
         RETURNING j.id::text AS id, j.queue, j.status
-      ), released AS (${releaseQueues('rescued')})
+      ), released AS (${releaseQueues('rescued')}), unblocked AS (${unblockHeads('released', 'rescued')})
       SELECT rescued.id, rescued.status FROM rescued,
              (${notifyIfAny('rescued', '$3', "status = 'pending'")}) a, (${notifyIfAny('rescued', '$4')}) b,
              (${notifyIfAny('released', '$3')}) c`,
+
+    /**
+     * $1 batch size. Marks pending jobs whose serial queue another job holds as blocked, so claims stop meeting them
+     * (the claim reads only unblocked rows). Locking the queue row, and re-checking it, keeps a concurrent release
+     * (which unblocks its queue's head) from being undone.
+     */
+    blockJobsBehindHolders: `
+      WITH behind AS (
+        SELECT j.id FROM ${jobs} j JOIN ${queues} q ON q.name = j.queue
+         WHERE j.status = 'pending' AND j.queue IS NOT NULL AND NOT j.blocked AND q.held_by <> j.id
+         LIMIT $1
+         FOR UPDATE OF j, q SKIP LOCKED
+      )
+      UPDATE ${jobs} j SET blocked = true FROM behind b WHERE j.id = b.id RETURNING j.id`,
+
+    /**
+     * $1 batch size, $2 new-jobs channel. A safety net for a free queue whose head is blocked (e.g. a replace gave
+     * its unblocked head a later run time, or a blocked job became due before it): unblocks that head.
+     */
+    unblockStalledQueues: `
+      WITH stalled AS (
+        SELECT ${queueHead('s.queue')} AS id
+          FROM (SELECT DISTINCT j.queue FROM ${jobs} j JOIN ${queues} q ON q.name = j.queue
+                 WHERE j.status = 'pending' AND j.queue IS NOT NULL AND j.blocked AND q.held_by IS NULL) s
+      ), unblocked AS (
+        UPDATE ${jobs} j SET blocked = false
+          FROM (SELECT id FROM stalled s JOIN ${jobs} h USING (id) WHERE h.blocked LIMIT $1) head
+         WHERE j.id = head.id AND j.blocked
+        RETURNING j.id
+      )
+      SELECT unblocked.id::text AS id FROM unblocked, (${notifyIfAny('unblocked', '$2')}) n`,
 
     now: 'SELECT now() AS now',
 

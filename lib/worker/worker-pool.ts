@@ -19,6 +19,7 @@ import { Rescuer } from './rescuer';
 import { untilDeadline } from './bounded';
 import { RecentIds } from './recent-ids';
 import { Scheduler } from '../schedule/scheduler';
+import { SerialQueueKeeper } from './serial-queue-keeper';
 import { toScheduleParams } from '../schedule/schedule-input';
 
 type State = 'idle' | 'running' | 'stopping' | 'stopped';
@@ -42,6 +43,7 @@ export class WorkerPool {
   private readonly leaseKeeper: LeaseKeeper;
   private readonly rescuer: Rescuer;
   private readonly scheduler: Scheduler;
+  private readonly serialQueues: SerialQueueKeeper;
   /** Cancellations of jobs not (yet) known here: one may overtake the claim of its job. */
   private readonly cancelled = new RecentIds();
   private readonly unsubscribe: Array<() => void> = [];
@@ -72,6 +74,7 @@ export class WorkerPool {
     );
     this.rescuer = new Rescuer(store, Math.min(5000, Math.max(250, Math.floor(options.leaseMs / 2))), () => this.wake(), this.logger);
     this.scheduler = new Scheduler(store, options.pollIntervalMs, () => this.wake(), this.logger);
+    this.serialQueues = new SerialQueueKeeper(store, options.pollIntervalMs, () => this.wake(), this.logger);
   }
 
   private get refillAt(): number {
@@ -97,6 +100,7 @@ export class WorkerPool {
     this.leaseKeeper.start();
     this.rescuer.start();
     this.scheduler.start();
+    this.serialQueues.start();
     this.schedulePoll();
     this.wake();
     this.logger.log(
@@ -111,7 +115,7 @@ export class WorkerPool {
     clearTimeout(this.pollTimer);
     this.unsubscribe.splice(0).forEach((off) => off());
     const deadline = Date.now() + this.options.shutdownTimeoutMs;
-    await untilDeadline(Promise.all([this.rescuer.stop(), this.scheduler.stop(), this.claiming]), deadline);
+    await untilDeadline(Promise.all([this.rescuer.stop(), this.scheduler.stop(), this.serialQueues.stop(), this.claiming]), deadline);
     const unstarted = [...this.active.values()].filter((job) => !job.started);
     unstarted.forEach((job) => this.active.delete(job.lease.id));
     await untilDeadline(
