@@ -8,6 +8,7 @@ import { quoteSchema } from './db/identifiers';
 export interface ResolvedWorkerOptions {
   enabled: boolean;
   concurrency: number;
+  prefetch: number;
   leaseMs: number;
   pollIntervalMs: number;
   shutdownTimeoutMs: number;
@@ -28,13 +29,15 @@ export function resolveModuleOptions(options: PgQueueModuleOptions): ResolvedMod
   const schema = options.schema ?? DEFAULT_SCHEMA;
   quoteSchema(schema);
   const worker = options.worker ?? {};
+  const concurrency = integer('worker.concurrency', worker.concurrency ?? 10, 1, 10_000);
   return {
     schema,
     migrate: options.migrate ?? true,
     maxPayloadBytes: integer('maxPayloadBytes', options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, 1),
     worker: {
       enabled: worker.enabled ?? true,
-      concurrency: integer('worker.concurrency', worker.concurrency ?? 10, 1, 10_000),
+      concurrency,
+      prefetch: integer('worker.prefetch', worker.prefetch ?? 0, 0, 10_000),
       leaseMs: integer('worker.leaseMs', worker.leaseMs ?? 30_000, 500),
       pollIntervalMs: integer('worker.pollIntervalMs', worker.pollIntervalMs ?? 1000, 10),
       shutdownTimeoutMs: integer('worker.shutdownTimeoutMs', worker.shutdownTimeoutMs ?? 10_000, 0),

@@ -219,6 +219,7 @@ describe('PgQueueModule', () => {
     ['both connectionString and pool', { connectionString: 'postgres://x', pool: new Pool() }],
     ['concurrency 0', { connectionString: 'postgres://x', worker: { concurrency: 0 } }],
     ['leaseMs 10', { connectionString: 'postgres://x', worker: { leaseMs: 10 } }],
+    ['prefetch -1', { connectionString: 'postgres://x', worker: { prefetch: -1 } }],
   ])('rejects module options with %s at bootstrap', async (_, options) => {
     await expect(Test.createTestingModule({ imports: [PgQueueModule.forRoot(options)] }).compile()).rejects.toBeInstanceOf(
       PgQueueConfigError,

@@ -6,6 +6,12 @@ export interface WorkerOptions {
   enabled?: boolean;
   /** Jobs this process runs at once, across all handlers. @default 10 */
   concurrency?: number;
+  /**
+   * Jobs claimed ahead, beyond the free slots, and kept leased in memory so a slot that frees up starts the next job
+   * without a round trip. Unstarted ones are handed back at shutdown. 0 claims only what can start at once (fairer when
+   * several processes share long jobs). @default the worker's concurrency
+   */
+  prefetch?: number;
   /** How long a claim stays valid without a heartbeat; a dead worker's jobs are recovered after it. @default 30000 */
   leaseMs?: number;
   /** Poll floor: how often to look for due jobs when no notification arrives. @default 1000 */

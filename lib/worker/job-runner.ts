@@ -30,8 +30,8 @@ export class JobRunner {
     private readonly maxResultBytes: number,
   ) {}
 
-  /** Never rejects. */
-  async run(job: ActiveJob): Promise<void> {
+  /** Never rejects. `handlerDone` runs once the handler has settled, before its outcome is written. */
+  async run(job: ActiveJob, handlerDone: () => void): Promise<void> {
     const { row, handler, controller } = job;
     const ctx = new JobExecutionContext(
       {
@@ -61,6 +61,7 @@ export class JobRunner {
     } finally {
       clearTimeout(timer);
       job.finishing = true;
+      handlerDone();
     }
     try {
       await this.settle(job, ctx.snoozeMs === undefined ? outcome : { ok: 'snooze', delayMs: ctx.snoozeMs });

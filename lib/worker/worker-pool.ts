@@ -35,7 +35,10 @@ export class WorkerPool {
   /** A random id per process start, so a restarted process never passes for its predecessor. */
   readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly logger = new Logger('PgQueueWorker');
+  /** Claimed jobs waiting for a slot or running. */
   private readonly active = new Map<string, ActiveJob>();
+  /** Jobs whose handler has settled, while their outcome is written: no longer holding a slot. */
+  private readonly settling = new Map<string, ActiveJob>();
   private readonly runningByType = new Map<string, number>();
   private readonly progress: ProgressBuffer;
   private readonly completer: Batcher<Completion, CompletionOutcome>;
@@ -68,7 +71,7 @@ export class WorkerPool {
     this.leaseKeeper = new LeaseKeeper(
       store,
       options.leaseMs,
-      () => [...this.active.values()].map((j) => j.lease),
+      () => [...this.active.values(), ...this.settling.values()].map((j) => j.lease),
       (ids) => this.leasesLost(ids),
       this.logger,
     );
@@ -77,8 +80,13 @@ export class WorkerPool {
     this.serialQueues = new SerialQueueKeeper(store, options.pollIntervalMs, () => this.wake(), this.logger);
   }
 
+  /** Jobs this process may hold claimed: its slots plus the prefetch. */
+  private get claimLimit(): number {
+    return this.options.concurrency + this.options.prefetch;
+  }
+
   private get refillAt(): number {
-    return Math.max(1, Math.floor(this.options.concurrency / 4));
+    return Math.max(1, Math.floor(this.claimLimit / 4));
   }
 
   async start(): Promise<void> {
@@ -147,9 +155,9 @@ export class WorkerPool {
   private async claimWhileCapacity(): Promise<void> {
     do {
       this.claimAgain = false;
-      const free = new Map(this.registry.types.map((type) => [type, this.typeConcurrency(type) - this.claimedOf(type)]));
+      const free = new Map(this.registry.types.map((type) => [type, this.typeClaimLimit(type) - this.claimedOf(type)]));
       const types = [...free.keys()].filter((type) => (free.get(type) as number) > 0);
-      const capacity = this.options.concurrency - this.active.size;
+      const capacity = this.capacity();
       if (capacity <= 0 || types.length === 0 || this.state !== 'running') return;
       let rows;
       try {
@@ -182,15 +190,37 @@ export class WorkerPool {
       if (job.started || (this.runningByType.get(job.type) ?? 0) >= this.typeConcurrency(job.type)) continue;
       job.started = true;
       this.runningByType.set(job.type, (this.runningByType.get(job.type) ?? 0) + 1);
-      job.settled = this.runner.run(job).finally(() => {
-        this.active.delete(job.lease.id);
-        this.runningByType.set(job.type, (this.runningByType.get(job.type) ?? 1) - 1);
-        this.startWaiting();
-        // Refill in batches, not a claim per finished job: once a quarter of the slots is free, or when idle.
-        // Notifications and the poll floor still claim for any free slot.
-        if (this.options.concurrency - this.active.size >= this.refillAt || this.active.size === 0) this.wake();
-      });
+      // The slot frees as soon as the handler settles; the outcome is written meanwhile (and batched with others).
+      job.settled = this.runner
+        .run(job, () => {
+          this.active.delete(job.lease.id);
+          this.settling.set(job.lease.id, job);
+          this.runningByType.set(job.type, (this.runningByType.get(job.type) ?? 1) - 1);
+          this.startWaiting();
+          this.refill();
+        })
+        .finally(() => {
+          this.settling.delete(job.lease.id);
+          this.refill();
+        });
     }
+  }
+
+  /**
+   * Claims in batches, not a claim per finished job: once a quarter of what may be held is free, or when idle.
+   * Notifications and the poll floor still claim for any free slot.
+   */
+  private refill(): void {
+    if (this.capacity() >= this.refillAt || this.active.size === 0) this.wake();
+  }
+
+  /**
+   * How many more jobs to claim: up to the slots plus the prefetch, while the outcomes still being written stay
+   * under the same number again (a claim overlaps one round of writes; a database that falls behind slows claims).
+   */
+  private capacity(): number {
+    const held = this.active.size + this.settling.size;
+    return Math.min(this.claimLimit - this.active.size, 2 * this.claimLimit - held);
   }
 
   private abort(id: string, reason: Error): void {
@@ -230,7 +260,7 @@ export class WorkerPool {
 
   private leasesLost(ids: string[]): void {
     for (const id of ids) {
-      const job = this.active.get(id);
+      const job = this.active.get(id) ?? this.settling.get(id);
       if (!job) continue;
       job.leaseLost = true;
       if (job.finishing) continue; // its outcome write raced the heartbeat; the write's fence decides
@@ -243,6 +273,12 @@ export class WorkerPool {
     let count = 0;
     for (const job of this.active.values()) if (job.type === type) count++;
     return count;
+  }
+
+  /** A type's slots plus its share of the prefetch (never more than its slots). */
+  private typeClaimLimit(type: string): number {
+    const slots = this.typeConcurrency(type);
+    return slots + Math.min(slots, this.options.prefetch);
   }
 
   private typeConcurrency(type: string): number {
@@ -263,12 +299,13 @@ export class WorkerPool {
     }
     const deadline = Date.now() + this.options.shutdownTimeoutMs;
     await this.stopClaiming();
-    await untilDeadline(Promise.all([...this.active.values()].map((job) => job.settled)), deadline);
+    const settled = () => [...this.active.values(), ...this.settling.values()].map((job) => job.settled);
+    await untilDeadline(Promise.all(settled()), deadline);
     if (this.active.size > 0) {
       const reason = new WorkerShutdownError(messages.shutdownDeadline(this.options.shutdownTimeoutMs));
       for (const job of this.active.values()) if (!job.finishing) job.controller.abort(reason);
-      await Promise.all([...this.active.values()].map((job) => job.settled));
     }
+    await Promise.all(settled());
     await this.completer.idle();
     // Heartbeats run until the last job has settled, so nobody rescues a job that is still running here.
     await this.leaseKeeper.stop();
