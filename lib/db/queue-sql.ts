@@ -25,8 +25,8 @@ export function queueSql(quotedSchema: string) {
   const completion = (change: string, eventsParam: string, newJobsParam: string) => `
       WITH completed AS (${change}), released AS (${releaseQueues('completed')})
       SELECT completed.id FROM completed, (${notifyIfAny('completed', eventsParam)}) a, (${notifyIfAny('released', newJobsParam)}) b`;
-  // Up to $4 jobs of one final status that finished at least `retentionParam` ms ago, oldest first, through
-  // jobs_finished_idx (the literal status is what lets the planner use that partial index).
+  // Up to $4 jobs of one final status that finished at least `retentionParam` ms ago, oldest first, through that
+  // status's partial index (jobs_completed_idx...): the literal status is what lets the planner use it.
   const pastRetention = (status: string, retentionParam: string) => `
         SELECT id FROM (
           SELECT id FROM ${jobs}
