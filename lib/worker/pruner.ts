@@ -4,7 +4,7 @@ import type { ResolvedRetention } from '../pg-queue.options';
 import { PeriodicTask } from './periodic-task';
 
 /** Small enough that one statement holds few locks and little WAL, large enough to keep up with any queue. */
-const BATCH_SIZE = 1000;
+export const PRUNE_BATCH_SIZE = 1000;
 
 /**
  * Deletes finished jobs that outlived their retention, batch after batch while batches come back full. Every worker
@@ -36,8 +36,8 @@ export class Pruner {
   private async pruneAll(): Promise<void> {
     try {
       let pruned;
-      do pruned = await this.store.pruneFinished(this.retention, BATCH_SIZE);
-      while (pruned >= BATCH_SIZE && !this.stopping);
+      do pruned = await this.store.pruneFinished(this.retention, PRUNE_BATCH_SIZE);
+      while (pruned >= PRUNE_BATCH_SIZE && !this.stopping);
     } catch (error) {
       this.logger.warn(`Deleting finished jobs past their retention failed: ${(error as Error).message}`);
     }
