@@ -1,7 +1,7 @@
 import { PgQueueConfigError } from './errors';
 import { messages } from './errors/messages';
-import type { PgQueueModuleOptions } from './interfaces';
-import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_SCHEMA } from './pg-queue.constants';
+import type { PgQueueModuleOptions, RetentionOptions } from './interfaces';
+import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_RETENTION, DEFAULT_SCHEMA, MAX_RETENTION_MS } from './pg-queue.constants';
 import { quoteSchema } from './db/identifiers';
 
 /** Worker settings with every default filled in. */
@@ -14,11 +14,15 @@ export interface ResolvedWorkerOptions {
   shutdownTimeoutMs: number;
 }
 
+/** Retention with every default filled in. */
+export type ResolvedRetention = Required<RetentionOptions>;
+
 export interface ResolvedModuleOptions {
   schema: string;
   migrate: boolean;
   maxPayloadBytes: number;
   worker: ResolvedWorkerOptions;
+  retention: ResolvedRetention;
 }
 
 /** Fills in defaults and rejects invalid module options at bootstrap, before any connection is made. */
@@ -42,6 +46,27 @@ export function resolveModuleOptions(options: PgQueueModuleOptions): ResolvedMod
       pollIntervalMs: integer('worker.pollIntervalMs', worker.pollIntervalMs ?? 1000, 10),
       shutdownTimeoutMs: integer('worker.shutdownTimeoutMs', worker.shutdownTimeoutMs ?? 10_000, 0),
     },
+    retention: resolveRetention(options.retention ?? {}),
+  };
+}
+
+function resolveRetention(retention: RetentionOptions): ResolvedRetention {
+  if (typeof retention !== 'object' || retention === null)
+    throw new PgQueueConfigError(messages.invalidOption('retention', retention, 'an object'));
+  // A misspelt key would otherwise silently keep the default, and with it every finished job.
+  for (const key of Object.keys(retention)) {
+    if (!(key in DEFAULT_RETENTION))
+      throw new PgQueueConfigError(
+        messages.invalidOption(`retention.${key}`, (retention as Record<string, unknown>)[key], 'no such option'),
+      );
+  }
+  const keep = (key: 'completedMs' | 'failedMs' | 'cancelledMs') =>
+    integer(`retention.${key}`, retention[key] ?? DEFAULT_RETENTION[key], 0, MAX_RETENTION_MS);
+  return {
+    completedMs: keep('completedMs'),
+    failedMs: keep('failedMs'),
+    cancelledMs: keep('cancelledMs'),
+    pruneIntervalMs: integer('retention.pruneIntervalMs', retention.pruneIntervalMs ?? DEFAULT_RETENTION.pruneIntervalMs, 100),
   };
 }
 

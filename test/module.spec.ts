@@ -270,4 +270,13 @@ describe('migrations', () => {
     const app = await startQueueApp(db, { module: { migrate: false }, worker: { enabled: false } });
     await app.close();
   });
+
+  it('with migrate: false, names a missing migration even when a later one is applied', async () => {
+    // Numbers written on parallel branches can be applied out of order: the latest alone proves nothing.
+    const [first] = loadMigrations();
+    await db.query(`DELETE FROM ${db.schema}.migrations WHERE version = $1`, [first.version]);
+    const attempt = startQueueApp(db, { module: { migrate: false }, worker: { enabled: false } });
+    await expect(attempt).rejects.toBeInstanceOf(SchemaNotMigratedError);
+    await expect(attempt).rejects.toThrow(`lacks migration(s) ${first.version}`);
+  });
 });

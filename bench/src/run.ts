@@ -12,6 +12,7 @@ import type { ChildMode } from './child';
 import type { ClaimResult } from './claims';
 import { inFreshDatabase, REDIS, serverFacts, storage } from './db';
 import { rawSqlFloor } from './floor';
+import { pruneEverything } from './prune';
 import { now } from './measure';
 import { renderReport, type RunData } from './report';
 import type { DrainResult, SuiteResult } from './suite';
@@ -174,7 +175,8 @@ async function main(): Promise<void> {
             url,
             String(quick ? 100_000 : 1_000_000),
           );
-          return { ...result, storage: await storage(url, 'pgqueue') };
+          const kept = await storage(url, 'pgqueue'); // the default retention keeps completed jobs a day
+          return { ...result, storage: kept, pruned: await pruneEverything(url) };
         });
       } catch (error) {
         data.notes.push(`1M processed jobs failed: ${message(error)}`);

@@ -145,17 +145,24 @@ export class JobStore {
     ]);
   }
 
-  /** Returns the ids whose completion was accepted. */
-  async complete(completions: Completion[]): Promise<Set<string>> {
+  /** Returns the ids whose completion was accepted. With `deleteAtOnce` (retention 0) the jobs are deleted instead. */
+  async complete(completions: Completion[], deleteAtOnce = false): Promise<Set<string>> {
     completions = byId(completions);
-    const { rows } = await this.db.pool.query<{ id: string }>(this.sql.completeJobs, [
-      ids(completions),
-      tokens(completions),
-      completions.map((c) => c.result),
-      completions.map((c) => c.stage),
-      this.channels.events,
-      this.channels.newJobs,
-    ]);
+    const { rows } = deleteAtOnce
+      ? await this.db.pool.query<{ id: string }>(this.sql.completeAndDeleteJobs, [
+          ids(completions),
+          tokens(completions),
+          this.channels.events,
+          this.channels.newJobs,
+        ])
+      : await this.db.pool.query<{ id: string }>(this.sql.completeJobs, [
+          ids(completions),
+          tokens(completions),
+          completions.map((c) => c.result),
+          completions.map((c) => c.stage),
+          this.channels.events,
+          this.channels.newJobs,
+        ]);
     return new Set(rows.map((row) => row.id));
   }
 
@@ -219,6 +226,17 @@ export class JobStore {
   async unblockStalledQueues(limit: number): Promise<number> {
     const { rowCount } = await this.db.control.query(this.sql.unblockStalledQueues, [limit, this.channels.newJobs]);
     return rowCount ?? 0;
+  }
+
+  /** Deletes up to `limit` finished jobs of each status that outlived its retention; returns how many. */
+  async pruneFinished(retention: { completedMs: number; failedMs: number; cancelledMs: number }, limit: number): Promise<number> {
+    const { rows } = await this.db.pool.query<{ pruned: number }>(this.sql.pruneFinishedJobs, [
+      retention.completedMs,
+      retention.failedMs,
+      retention.cancelledMs,
+      limit,
+    ]);
+    return rows[0].pruned;
   }
 
   /** The database's clock: schedules, delays and leases never use the app server's. */

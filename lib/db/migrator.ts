@@ -44,14 +44,18 @@ export async function migrate(pool: Pool, schema: string, quotedSchema: string):
   });
 }
 
-/** With `migrate: false`: fails the bootstrap clearly when the schema lacks migrations this version needs. */
+/**
+ * With `migrate: false`: fails the bootstrap clearly when the schema lacks migrations this version needs. Every
+ * version is checked, not only the latest: numbers written on parallel branches can be applied out of order.
+ */
 export async function assertMigrated(pool: Pool, schema: string, quotedSchema: string): Promise<void> {
-  const latest = loadMigrations().at(-1)?.version ?? 0;
+  const needed = loadMigrations().map((m) => m.version);
   const { rows } = await pool.query<{ exists: boolean }>('SELECT to_regclass($1) IS NOT NULL AS exists', [`${quotedSchema}.migrations`]);
-  let have = 0;
+  const applied = new Set<number>();
   if (rows[0]?.exists) {
-    const result = await pool.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${quotedSchema}.migrations`);
-    have = result.rows[0]?.version ?? 0;
+    const result = await pool.query<{ version: number }>(`SELECT version FROM ${quotedSchema}.migrations`);
+    result.rows.forEach((row) => applied.add(row.version));
   }
-  if (have < latest) throw new SchemaNotMigratedError(messages.schemaNotMigrated(schema, have, latest));
+  const missing = needed.filter((version) => !applied.has(version));
+  if (missing.length > 0) throw new SchemaNotMigratedError(messages.schemaNotMigrated(schema, missing));
 }

@@ -37,6 +37,20 @@ export function queueSql(quotedSchema: string) {
               FROM (SELECT DISTINCT queue FROM ${released} WHERE queue IS NOT NULL) r) head
      WHERE j.id = head.id
     RETURNING j.id`;
+  // Completes the jobs that `change` (returning id, queue, status) accepted: frees their queues, wakes watchers.
+  const completion = (change: string, eventsParam: string, newJobsParam: string) => `
+      WITH completed AS (${change}), released AS (${releaseQueues('completed')}),
+           unblocked AS (${unblockHeads('released', 'completed')})
+      SELECT completed.id FROM completed, (${notifyIfAny('completed', eventsParam)}) a, (${notifyIfAny('released', newJobsParam)}) b`;
+  // Up to $4 jobs of one final status that finished at least `retentionParam` ms ago, oldest first, through that
+  // status's partial index (jobs_completed_idx...): the literal status is what lets the planner use it.
+  const pastRetention = (status: string, retentionParam: string) => `
+        SELECT id FROM (
+          SELECT id FROM ${jobs}
+           WHERE status = '${status}' AND finished_at <= now() - ${retentionParam}::float8 * interval '1 millisecond'
+           ORDER BY finished_at
+           LIMIT $4
+           FOR UPDATE SKIP LOCKED) ${status}`;
 
   return {
     /**
@@ -162,16 +176,28 @@ export function queueSql(quotedSchema: string) {
      * $1 ids, $2 tokens, $3 results (JSON text), $4 last stages, $5 events channel, $6 new-jobs channel.
      * Returns the ids accepted.
      */
-    completeJobs: `
-      WITH completed AS (
-        UPDATE ${jobs} j
-           SET status = 'completed', result = c.result::jsonb, progress = 100, stage = COALESCE(c.stage, j.stage),
-               finished_at = now(), ${released}
-          FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[]) AS c(id, token, result, stage)
-         WHERE j.id = c.id AND j.claim_token = c.token AND j.status = 'running'
-        RETURNING j.id::text AS id, j.queue, j.status
-      ), released AS (${releaseQueues('completed')}), unblocked AS (${unblockHeads('released', 'completed')})
-      SELECT completed.id FROM completed, (${notifyIfAny('completed', '$5')}) a, (${notifyIfAny('released', '$6')}) b`,
+    completeJobs: completion(
+      `UPDATE ${jobs} j
+          SET status = 'completed', result = c.result::jsonb, progress = 100, stage = COALESCE(c.stage, j.stage),
+              finished_at = now(), ${released}
+         FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[]) AS c(id, token, result, stage)
+        WHERE j.id = c.id AND j.claim_token = c.token AND j.status = 'running'
+       RETURNING j.id::text AS id, j.queue, j.status`,
+      '$5',
+      '$6',
+    ),
+
+    /**
+     * $1 ids, $2 tokens, $3 events channel, $4 new-jobs channel. Returns the ids accepted.
+     * Completion with a retention of 0: the job is deleted by the write that completes it, with the same fence.
+     */
+    completeAndDeleteJobs: completion(
+      `DELETE FROM ${jobs} j USING unnest($1::bigint[], $2::uuid[]) AS c(id, token)
+        WHERE j.id = c.id AND j.claim_token = c.token AND j.status = 'running'
+       RETURNING j.id::text AS id, j.queue, 'completed'::text AS status`,
+      '$3',
+      '$4',
+    ),
 
     /**
      * $1 id, $2 token, $3 error text, $4 retry delay (ms), $5 progress, $6 stage, $7 events channel,
@@ -280,6 +306,20 @@ export function queueSql(quotedSchema: string) {
       )
       SELECT unblocked.id::text AS id FROM unblocked, (${notifyIfAny('unblocked', '$2')}) n`,
 
+    /**
+     * $1 completed, $2 failed, $3 cancelled retention (ms), $4 batch size per status.
+     * Deletes finished jobs past their retention; rows another pruner holds are skipped, and claims never touch these
+     * rows, so pruners block neither each other nor the claim. Returns how many were deleted.
+     */
+    pruneFinishedJobs: `
+      WITH due AS (${pastRetention('completed', '$1')}
+        UNION ALL ${pastRetention('failed', '$2')}
+        UNION ALL ${pastRetention('cancelled', '$3')}
+      ), pruned AS (
+        DELETE FROM ${jobs} j USING due d WHERE j.id = d.id RETURNING 1
+      )
+      SELECT count(*)::int AS pruned FROM pruned`,
+
     now: 'SELECT now() AS now',
 
     /** $1 type. */
@@ -338,12 +378,15 @@ export function queueSql(quotedSchema: string) {
 
     /**
      * $1 schedule name, $2 slot, $3 type, $4 payload, $5 priority, $6 max attempts, $7 queue.
-     * The unique slot index makes a second insert of one slot a no-op, whoever tries it.
+     * A slot fires only when it is later than the schedule's last slot (checked under the lock fireDueSchedules holds
+     * on the schedule row), so it can never fire twice even after its job was pruned; the unique slot index makes
+     * a second insert of one slot a no-op, whoever tries it.
      */
     insertScheduledJob: `
       WITH queues AS (INSERT INTO ${queues} (name) SELECT $7::text WHERE $7::text IS NOT NULL ON CONFLICT (name) DO NOTHING)
       INSERT INTO ${jobs} (type, payload, priority, max_attempts, queue, schedule_name, schedule_slot)
-      VALUES ($3, $4, $5, $6, $7, $1, $2)
+      SELECT $3::text, $4::jsonb, $5::int, $6::int, $7::text, $1::text, $2::timestamptz
+       WHERE NOT EXISTS (SELECT 1 FROM ${schedules} WHERE name = $1::text AND last_slot >= $2::timestamptz)
       ON CONFLICT (schedule_name, schedule_slot) WHERE schedule_name IS NOT NULL DO NOTHING
       RETURNING id::text AS id`,
 

@@ -20,8 +20,8 @@ export const messages = {
     'Import it once (isGlobal: true makes QueueService available everywhere), or set worker.enabled: false on the others.',
   missingConnection: () => 'PgQueueModule needs either connectionString or pool.',
   bothConnections: () => 'PgQueueModule takes connectionString or pool, not both.',
-  schemaNotMigrated: (schema: string, have: number, want: number) =>
-    `Schema "${schema}" is at migration ${have}, this version of nestjs-pgqueue needs ${want}. ` +
+  schemaNotMigrated: (schema: string, missing: number[]) =>
+    `Schema "${schema}" lacks migration(s) ${missing.join(', ')}, which this version of nestjs-pgqueue needs. ` +
     'Run with migrate: true (the default) once, or apply the migrations yourself.',
   jobTimedOut: (ms: number) => `Job timed out after ${ms} ms.`,
   jobCancelled: () => 'Job was cancelled.',

@@ -20,6 +20,21 @@ export interface WorkerOptions {
   shutdownTimeoutMs?: number;
 }
 
+/**
+ * How long finished jobs are kept before worker processes delete them. Each value is in milliseconds, counted from
+ * the job's `finishedAt`; `0` deletes at once.
+ */
+export interface RetentionOptions {
+  /** Completed jobs. `0` deletes them in the completion write itself, so they never stay behind. @default 86400000 (1 day) */
+  completedMs?: number;
+  /** Jobs that failed for good. `0` deletes them at the next prune. @default 604800000 (7 days) */
+  failedMs?: number;
+  /** Cancelled jobs. `0` deletes them at the next prune. @default 604800000 (7 days) */
+  cancelledMs?: number;
+  /** How often each worker process deletes what has outlived its retention. @default 60000 */
+  pruneIntervalMs?: number;
+}
+
 /** Options of `PgQueueModule.forRoot()` (and what `forRootAsync()` factories return). */
 export interface PgQueueModuleOptions {
   /** PostgreSQL connection string; the module creates and ends its own pool. */
@@ -34,4 +49,6 @@ export interface PgQueueModuleOptions {
   maxPayloadBytes?: number;
   /** Worker pool settings. */
   worker?: WorkerOptions;
+  /** How long finished jobs are kept; worker processes prune them. */
+  retention?: RetentionOptions;
 }

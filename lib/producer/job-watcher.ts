@@ -105,7 +105,11 @@ export class JobWatcher {
         const row = found.get(id);
         const watches = [...(this.watches.get(id) ?? [])];
         if (!row) {
-          watches.forEach((w) => w.subscriber.error(new JobNotFoundError(messages.jobNotFound(id))));
+          // Only finished jobs are ever deleted (by retention): one seen before has ended, one never seen is unknown.
+          for (const watch of watches) {
+            if (watch.lastSeen === undefined) watch.subscriber.error(new JobNotFoundError(messages.jobNotFound(id)));
+            else watch.subscriber.complete();
+          }
           continue;
         }
         const snapshot = toSnapshot(row);

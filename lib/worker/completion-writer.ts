@@ -7,12 +7,13 @@ export type CompletionOutcome = boolean | Error;
 const DATA_ERROR_CLASSES = ['22', '23', '54'];
 
 /**
- * Writes a batch of completions in one statement. If the batch fails, each completion is written alone, so one
- * result PostgreSQL refuses (too large, invalid) fails only its own job; connection errors are rethrown.
+ * Writes a batch of completions in one statement; with `deleteAtOnce` (retention 0) that statement deletes the jobs.
+ * If the batch fails, each completion is written alone, so one result PostgreSQL refuses (too large, invalid) fails
+ * only its own job; connection errors are rethrown.
  */
-export async function writeCompletions(store: JobStore, completions: Completion[]): Promise<CompletionOutcome[]> {
+export async function writeCompletions(store: JobStore, completions: Completion[], deleteAtOnce = false): Promise<CompletionOutcome[]> {
   try {
-    const accepted = await store.complete(completions);
+    const accepted = await store.complete(completions, deleteAtOnce);
     return completions.map((c) => accepted.has(c.id));
   } catch (error) {
     if (completions.length === 1) {
@@ -20,7 +21,7 @@ export async function writeCompletions(store: JobStore, completions: Completion[
       throw error;
     }
     const outcomes: CompletionOutcome[] = [];
-    for (const completion of completions) outcomes.push((await writeCompletions(store, [completion]))[0]);
+    for (const completion of completions) outcomes.push((await writeCompletions(store, [completion], deleteAtOnce))[0]);
     return outcomes;
   }
 }

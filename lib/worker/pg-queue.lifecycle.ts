@@ -66,7 +66,8 @@ export class PgQueueLifecycle
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.registry) return;
-    this.worker = new WorkerPool(this.db, this.store, this.listener, this.registry, this.options.worker, this.options.maxPayloadBytes);
+    const { worker, maxPayloadBytes, retention } = this.options;
+    this.worker = new WorkerPool(this.db, this.store, this.listener, this.registry, worker, maxPayloadBytes, retention);
     await this.worker.start();
   }
 

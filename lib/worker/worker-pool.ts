@@ -8,13 +8,14 @@ import type { HandlerRegistry } from '../discovery/handler-registry';
 import { JobCancelledError, LeaseLostError, WorkerShutdownError } from '../errors';
 import { messages } from '../errors/messages';
 import { DEFAULT_MAX_ATTEMPTS } from '../pg-queue.constants';
-import type { ResolvedWorkerOptions } from '../pg-queue.options';
+import type { ResolvedRetention, ResolvedWorkerOptions } from '../pg-queue.options';
 import { ActiveJob } from './active-job';
 import { Batcher } from './batcher';
 import { writeCompletions, type CompletionOutcome } from './completion-writer';
 import { JobRunner } from './job-runner';
 import { LeaseKeeper } from './lease-keeper';
 import { ProgressBuffer } from './progress-buffer';
+import { Pruner } from './pruner';
 import { Rescuer } from './rescuer';
 import { untilDeadline } from './bounded';
 import { RecentIds } from './recent-ids';
@@ -45,6 +46,7 @@ export class WorkerPool {
   private readonly runner: JobRunner;
   private readonly leaseKeeper: LeaseKeeper;
   private readonly rescuer: Rescuer;
+  private readonly pruner: Pruner;
   private readonly scheduler: Scheduler;
   private readonly serialQueues: SerialQueueKeeper;
   /** Cancellations of jobs not (yet) known here: one may overtake the claim of its job. */
@@ -64,9 +66,10 @@ export class WorkerPool {
     private readonly registry: HandlerRegistry,
     private readonly options: ResolvedWorkerOptions,
     private readonly maxPayloadBytes: number,
+    retention: ResolvedRetention,
   ) {
     this.progress = new ProgressBuffer(store, this.logger);
-    this.completer = new Batcher((completions) => writeCompletions(store, completions));
+    this.completer = new Batcher((completions) => writeCompletions(store, completions, retention.completedMs === 0));
     this.runner = new JobRunner(store, this.progress, this.completer, options.leaseMs, maxPayloadBytes);
     this.leaseKeeper = new LeaseKeeper(
       store,
@@ -78,6 +81,7 @@ export class WorkerPool {
     this.rescuer = new Rescuer(store, Math.min(5000, Math.max(250, Math.floor(options.leaseMs / 2))), () => this.wake(), this.logger);
     this.scheduler = new Scheduler(store, options.pollIntervalMs, () => this.wake(), this.logger);
     this.serialQueues = new SerialQueueKeeper(store, options.pollIntervalMs, () => this.wake(), this.logger);
+    this.pruner = new Pruner(store, retention, this.logger);
   }
 
   /** Jobs this process may hold claimed: its slots plus the prefetch. */
@@ -109,6 +113,7 @@ export class WorkerPool {
     this.rescuer.start();
     this.scheduler.start();
     this.serialQueues.start();
+    this.pruner.start();
     this.schedulePoll();
     this.wake();
     this.logger.log(
@@ -123,7 +128,10 @@ export class WorkerPool {
     clearTimeout(this.pollTimer);
     this.unsubscribe.splice(0).forEach((off) => off());
     const deadline = Date.now() + this.options.shutdownTimeoutMs;
-    await untilDeadline(Promise.all([this.rescuer.stop(), this.scheduler.stop(), this.serialQueues.stop(), this.claiming]), deadline);
+    await untilDeadline(
+      Promise.all([this.rescuer.stop(), this.scheduler.stop(), this.serialQueues.stop(), this.pruner.stop(), this.claiming]),
+      deadline,
+    );
     const unstarted = [...this.active.values()].filter((job) => !job.started);
     unstarted.forEach((job) => this.active.delete(job.lease.id));
     await untilDeadline(
