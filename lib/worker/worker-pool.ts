@@ -162,6 +162,8 @@ export class WorkerPool {
 
   private async claimWhileCapacity(): Promise<void> {
     do {
+      // One turn of the event loop first: jobs finishing together free their slots before the claim is sized.
+      await new Promise((resolve) => setImmediate(resolve));
       this.claimAgain = false;
       const free = new Map(this.registry.types.map((type) => [type, this.typeClaimLimit(type) - this.claimedOf(type)]));
       const types = [...free.keys()].filter((type) => (free.get(type) as number) > 0);
