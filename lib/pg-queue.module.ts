@@ -23,7 +23,11 @@ import { PgQueueLifecycle } from './worker/pg-queue.lifecycle';
       inject: [PGQUEUE_MODULE_OPTIONS, RESOLVED_OPTIONS],
       useFactory: (options: PgQueueModuleOptions, resolved: ResolvedModuleOptions) => openQueueDatabase(options, resolved),
     },
-    { provide: JobStore, inject: [QueueDatabase], useFactory: (db: QueueDatabase) => new JobStore(db) },
+    {
+      provide: JobStore,
+      inject: [QueueDatabase, RESOLVED_OPTIONS],
+      useFactory: (db: QueueDatabase, options: ResolvedModuleOptions) => new JobStore(db, options.preparedStatements),
+    },
     { provide: PgListener, inject: [QueueDatabase], useFactory: (db: QueueDatabase) => new PgListener(db) },
     {
       provide: JobWatcher,

@@ -17,6 +17,7 @@ export interface ResolvedModuleOptions {
   schema: string;
   migrate: boolean;
   maxPayloadBytes: number;
+  preparedStatements: boolean;
   worker: ResolvedWorkerOptions;
 }
 
@@ -32,6 +33,7 @@ export function resolveModuleOptions(options: PgQueueModuleOptions): ResolvedMod
     schema,
     migrate: options.migrate ?? true,
     maxPayloadBytes: integer('maxPayloadBytes', options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, 1),
+    preparedStatements: flag('preparedStatements', options.preparedStatements ?? true),
     worker: {
       enabled: worker.enabled ?? true,
       concurrency: integer('worker.concurrency', worker.concurrency ?? 10, 1, 10_000),
@@ -47,4 +49,9 @@ function integer(option: string, value: unknown, min: number, max = 2 ** 31 - 1)
     throw new PgQueueConfigError(messages.invalidOption(option, value, `an integer from ${min} to ${max}`));
   }
   return value as number;
+}
+
+function flag(option: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new PgQueueConfigError(messages.invalidOption(option, value, 'true or false'));
+  return value;
 }

@@ -1,8 +1,9 @@
-import type { ClientBase } from 'pg';
+import type { ClientBase, QueryConfig } from 'pg';
 import type { JobKeyMode } from '../interfaces';
 import { messages } from '../errors/messages';
 import type { ClaimedJobRow, JobRow, ScheduleRow } from './job-row';
 import { inTransaction } from './in-transaction';
+import { prepared } from './prepared-statement';
 import type { QueueDatabase } from './queue-database';
 
 /** A job ready for insertion: validated, payload already JSON text. */
@@ -45,7 +46,11 @@ export interface Failure extends JobLease {
 
 /** Runs the statements of queue-sql.ts with their parameters. */
 export class JobStore {
-  constructor(private readonly db: QueueDatabase) {}
+  constructor(
+    private readonly db: QueueDatabase,
+    /** Whether the module's own pool may keep named prepared statements (not behind PgBouncer in transaction mode). */
+    private readonly preparedStatements = true,
+  ) {}
 
   private get sql() {
     return this.db.sql;
@@ -65,7 +70,7 @@ export class JobStore {
     for (let round = 0; remaining.length > 0; round++) {
       if (round === 10) throw new Error(`Enqueue of ${remaining.length} replace-mode job(s) kept racing with claims; giving up.`);
       const batch = remaining.map((r) => r.job);
-      const { rows } = await (client ?? this.db.pool).query<JobRow>(this.sql.insertJobs, [
+      const values = [
         batch.map((j) => j.type),
         batch.map((j) => j.payload),
         batch.map((j) => j.priority),
@@ -75,7 +80,11 @@ export class JobStore {
         batch.map((j) => j.queue),
         batch.map((j) => j.jobKey),
         batch.map((j) => j.jobKeyMode),
-      ]);
+      ];
+      // A caller's client is the application's connection: no statement of ours is left prepared on it.
+      const { rows } = client
+        ? await client.query<JobRow>(this.sql.insertJobs, values)
+        : await this.db.pool.query<JobRow>(this.onPool(this.sql.insertJobs, values));
       // Keyed rows are matched by key (unique in a batch); unkeyed ones were inserted in input order.
       const byKey = new Map(rows.filter((row) => row.job_key !== null).map((row) => [row.job_key, row]));
       const unkeyed = rows.filter((row) => row.job_key === null).sort((a, b) => compareIds(a.id, b.id));
@@ -88,6 +97,10 @@ export class JobStore {
       remaining = missing;
     }
     return results as JobRow[];
+  }
+
+  private onPool(text: string, values: unknown[]): QueryConfig {
+    return this.preparedStatements ? prepared(text, values) : { text, values };
   }
 
   async find(ids: string[]): Promise<JobRow[]> {
