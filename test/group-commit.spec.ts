@@ -130,6 +130,32 @@ describe('group commit of concurrent enqueues', () => {
     }
   });
 
+  it('returns each job exactly as getJob then reads it, whatever its options, on every unkeyed path', async () => {
+    const options = [
+      {},
+      { priority: -0, maxAttempts: 7 },
+      { runAt: new Date('2031-05-06T07:08:09.123Z'), queue: 'line:1' },
+      { delayMs: 1500.5, priority: -(2 ** 31) },
+    ];
+    const payloads = [null, { z: 1, a: [true, 'é😀', -0], nested: { deep: null } }, 'text', 2 ** 53 - 1];
+    const batched = await Promise.all(options.map((o, i) => app.queue.enqueue('batch.job', payloads[i], o)));
+    const many = await app.queue.enqueueMany(options.map((o, i) => ({ type: 'batch.job', payload: payloads[i], ...o })));
+    const client = await db.admin.connect();
+    let transactional;
+    try {
+      transactional = await Promise.all(options.map((o, i) => app.queue.enqueue('batch.job', payloads[i], { ...o, client })));
+    } finally {
+      client.release();
+    }
+    for (const job of [...batched, ...many, ...transactional]) expect(await app.queue.getJob(job.id)).toEqual(job);
+    expect(batched.map((j) => [j.priority, j.status, j.attempts, j.progress, j.jobKey])).toEqual([
+      [100, 'pending', 0, 0, null],
+      [0, 'pending', 0, 0, null],
+      [100, 'pending', 0, 0, null],
+      [-(2 ** 31), 'pending', 0, 0, null],
+    ]);
+  });
+
   it('writes enqueues accepted before shutdown', async () => {
     const closing = await startQueueApp(db, { worker: { enabled: false } });
     const accepted = Promise.all(Array.from({ length: 16 }, (_, i) => closing.queue.enqueue('batch.job', { i })));

@@ -1,9 +1,11 @@
 import type { ClientBase, QueryConfig } from 'pg';
 import type { JobKeyMode } from '../interfaces';
 import { messages } from '../errors/messages';
-import type { ClaimedJobRow, JobRow, ScheduleRow } from './job-row';
+import { newRow, type ClaimedJobRow, type InsertedRow, type JobRow, type ScheduleRow } from './job-row';
 import { inTransaction } from './in-transaction';
+import { jobsDocument } from './jobs-document';
 import { prepared } from './prepared-statement';
+import { repeatedTimestamps } from './repeated-timestamps';
 import type { QueueDatabase } from './queue-database';
 
 /** A job ready for insertion: validated, payload already JSON text. */
@@ -60,27 +62,31 @@ export class JobStore {
     return this.db.channels;
   }
 
+  /** Inserts jobs and returns one row per input, in input order. */
+  insert(jobs: NewJobRow[], client?: ClientBase): Promise<JobRow[]> {
+    return jobs.some((job) => job.jobKey !== null) ? this.insertKeyed(jobs, client) : this.insertUnkeyed(jobs, client);
+  }
+
+  /** Unkeyed jobs are always new rows: only their ids and times come back from the database. */
+  private async insertUnkeyed(jobs: NewJobRow[], client?: ClientBase): Promise<JobRow[]> {
+    const values = [jobsDocument(jobs)];
+    const { rows } = client
+      ? await client.query<InsertedRow>(this.sql.insertUnkeyedJobs, values)
+      : await this.db.pool.query<InsertedRow>({ ...this.onPool(this.sql.insertUnkeyedJobs, values), types: repeatedTimestamps });
+    rows.sort((a, b) => compareIds(a.id, b.id)); // ids were given in input order
+    return jobs.map((job, i) => newRow(job, rows[i]));
+  }
+
   /**
-   * Inserts jobs and returns one row per input, in input order. A `replace` that met a job being claimed at that
-   * instant comes back empty from the statement; it is tried again, then finds the job running and queues anew.
+   * A keyed job may meet the job holding its key, so whole rows come back. A `replace` that met a job being claimed
+   * at that instant comes back empty from the statement; it is tried again, then finds the job running and queues anew.
    */
-  async insert(jobs: NewJobRow[], client?: ClientBase): Promise<JobRow[]> {
+  private async insertKeyed(jobs: NewJobRow[], client?: ClientBase): Promise<JobRow[]> {
     const results = new Array<JobRow | undefined>(jobs.length);
     let remaining = jobs.map((job, index) => ({ job, index }));
     for (let round = 0; remaining.length > 0; round++) {
       if (round === 10) throw new Error(`Enqueue of ${remaining.length} replace-mode job(s) kept racing with claims; giving up.`);
-      const batch = remaining.map((r) => r.job);
-      const values = [
-        batch.map((j) => j.type),
-        batch.map((j) => j.payload),
-        batch.map((j) => j.priority),
-        batch.map((j) => j.maxAttempts),
-        batch.map((j) => j.runAt),
-        batch.map((j) => j.delayMs),
-        batch.map((j) => j.queue),
-        batch.map((j) => j.jobKey),
-        batch.map((j) => j.jobKeyMode),
-      ];
+      const values = [jobsDocument(remaining.map((r) => r.job))];
       // A caller's client is the application's connection: no statement of ours is left prepared on it.
       const { rows } = client
         ? await client.query<JobRow>(this.sql.insertJobs, values)
