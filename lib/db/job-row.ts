@@ -48,19 +48,19 @@ export interface ClaimedJobRow extends JobRow {
   started_at: Date;
 }
 
-/** What insertUnkeyedJobs returns per job: what the database decided. */
+/** What insertPlainJobs returns per job: what the database decided. */
 export interface InsertedRow {
   id: string;
   run_at: Date;
   created_at: Date;
 }
 
-/** The row of a new unkeyed job: its input, the column defaults of the migrations, and what the database decided. */
+/** The row of a new job without key or queue: its input, the column defaults of the migrations, and what the database decided. */
 export function newRow(job: NewJobRow, inserted: InsertedRow): JobRow {
   return {
     id: inserted.id,
     type: job.type,
-    queue: job.queue,
+    queue: null,
     status: 'pending',
     priority: job.priority,
     payload: JSON.parse(job.payload),

@@ -64,24 +64,24 @@ export class JobStore {
 
   /** Inserts jobs and returns one row per input, in input order. */
   insert(jobs: NewJobRow[], client?: ClientBase): Promise<JobRow[]> {
-    return jobs.some((job) => job.jobKey !== null) ? this.insertKeyed(jobs, client) : this.insertUnkeyed(jobs, client);
+    return jobs.every((job) => job.jobKey === null && job.queue === null) ? this.insertPlain(jobs, client) : this.insertAny(jobs, client);
   }
 
-  /** Unkeyed jobs are always new rows: only their ids and times come back from the database. */
-  private async insertUnkeyed(jobs: NewJobRow[], client?: ClientBase): Promise<JobRow[]> {
+  /** Jobs without key or queue are always new rows: only their ids and times come back from the database. */
+  private async insertPlain(jobs: NewJobRow[], client?: ClientBase): Promise<JobRow[]> {
     const values = [jobsDocument(jobs)];
     const { rows } = client
-      ? await client.query<InsertedRow>(this.sql.insertUnkeyedJobs, values)
-      : await this.db.pool.query<InsertedRow>({ ...this.onPool(this.sql.insertUnkeyedJobs, values), types: repeatedTimestamps });
+      ? await client.query<InsertedRow>(this.sql.insertPlainJobs, values)
+      : await this.db.pool.query<InsertedRow>({ ...this.onPool(this.sql.insertPlainJobs, values), types: repeatedTimestamps });
     rows.sort((a, b) => compareIds(a.id, b.id)); // ids were given in input order
     return jobs.map((job, i) => newRow(job, rows[i]));
   }
 
   /**
-   * A keyed job may meet the job holding its key, so whole rows come back. A `replace` that met a job being claimed
+   * Keys and serial queues. A keyed job may meet the job holding its key, so whole rows come back. A `replace` that met a job being claimed
    * at that instant comes back empty from the statement; it is tried again, then finds the job running and queues anew.
    */
-  private async insertKeyed(jobs: NewJobRow[], client?: ClientBase): Promise<JobRow[]> {
+  private async insertAny(jobs: NewJobRow[], client?: ClientBase): Promise<JobRow[]> {
     const results = new Array<JobRow | undefined>(jobs.length);
     let remaining = jobs.map((job, index) => ({ job, index }));
     for (let round = 0; remaining.length > 0; round++) {

@@ -1,7 +1,7 @@
 import type { NewJobRow } from './job-store';
 
 /**
- * The jobs as the one JSON document the insert statements take (`jobsInput` in queue-sql.ts): PostgreSQL parses it
+ * The jobs as the one JSON document the insert statements take (`jobsDocument` in queue-sql.ts): PostgreSQL parses it
  * once, and each payload, already validated JSON text, goes in as it is. Absent fields are NULL.
  */
 export function jobsDocument(jobs: NewJobRow[]): string {

@@ -16,13 +16,13 @@ export function queueSql(quotedSchema: string) {
   const notifyIfAny = (cte: string, channelParam: string, where = 'true') =>
     `SELECT count(*) FROM (SELECT pg_notify(${channelParam}, '') FROM (SELECT 1 FROM ${cte} WHERE ${where} LIMIT 1) r) n`;
   // The jobs to insert, from one JSON array of objects (see jobs-document.ts): parsed once, payloads stay jsonb.
+  const jobsDocument = `
+    ROWS FROM (jsonb_to_recordset($1::jsonb) AS (type text, payload jsonb, priority int, max_attempts int,
+      run_at timestamptz, delay_ms float8, queue text, job_key text, job_key_mode text))
+    WITH ORDINALITY AS t(type, payload, priority, max_attempts, run_at_given, delay_ms, queue, job_key, job_key_mode, ord)`;
   // Every job has a payload, so a NULL one was the JSON null.
-  const jobsInput = `
-    SELECT t.type, COALESCE(t.payload, 'null'::jsonb) AS payload, t.priority, t.max_attempts, t.queue, t.job_key,
-           t.job_key_mode, t.ord, COALESCE(t.run_at_given, now() + COALESCE(t.delay_ms, 0) * interval '1 millisecond') AS run_at
-      FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (type text, payload jsonb, priority int, max_attempts int,
-             run_at timestamptz, delay_ms float8, queue text, job_key text, job_key_mode text))
-           WITH ORDINALITY AS t(type, payload, priority, max_attempts, run_at_given, delay_ms, queue, job_key, job_key_mode, ord)`;
+  const payload = `COALESCE(t.payload, 'null'::jsonb)`;
+  const runAt = `COALESCE(t.run_at_given, now() + COALESCE(t.delay_ms, 0) * interval '1 millisecond')`;
   // Creates the serial queues the jobs of `input` name, in name order (two batches never lock them crosswise).
   const insertQueues = `
     INSERT INTO ${queues} (name) SELECT DISTINCT queue FROM input WHERE queue IS NOT NULL ORDER BY queue
@@ -36,12 +36,16 @@ export function queueSql(quotedSchema: string) {
 
   return {
     /**
-     * $1 the jobs document (see jobsInput). A keyed job meets the unfinished job holding its key: `dedupe` returns
+     * $1 the jobs document (see jobsDocument). A keyed job meets the unfinished job holding its key: `dedupe` returns
      * that job, `replace` rewrites it while pending; a running one gives up its key first, so the new job can take it.
      * Returns nothing for a replace that lost a race with a claim (the caller retries it).
      */
     insertJobs: `
-      WITH input AS (${jobsInput}), detached AS (
+      WITH input AS (
+        SELECT t.type, ${payload} AS payload, t.priority, t.max_attempts, ${runAt} AS run_at, t.queue, t.job_key,
+               t.job_key_mode, t.ord
+          FROM ${jobsDocument}
+      ), detached AS (
         UPDATE ${jobs} j SET job_key = NULL FROM input i
          WHERE i.job_key_mode = 'replace' AND j.job_key = i.job_key AND j.status = 'running'
         RETURNING j.id
@@ -59,13 +63,12 @@ export function queueSql(quotedSchema: string) {
       RETURNING ${columns}`,
 
     /**
-     * $1 the jobs document (see jobsInput), without job keys: every job is a new row, so only what the database
-     * decides comes back, in input order.
+     * $1 the jobs document (see jobsDocument), none with a key or a queue: each is a new row and nothing else is
+     * written, so only what the database decides comes back, in input order.
      */
-    insertUnkeyedJobs: `
-      WITH input AS (${jobsInput}), queues AS (${insertQueues})
-      INSERT INTO ${jobs} (type, payload, priority, max_attempts, run_at, queue)
-      SELECT i.type, i.payload, i.priority, i.max_attempts, i.run_at, i.queue FROM input i ORDER BY i.ord
+    insertPlainJobs: `
+      INSERT INTO ${jobs} (type, payload, priority, max_attempts, run_at)
+      SELECT t.type, ${payload}, t.priority, t.max_attempts, ${runAt} FROM ${jobsDocument} ORDER BY t.ord
       RETURNING id::text AS id, run_at, created_at`,
 
     /** $1 ids. */

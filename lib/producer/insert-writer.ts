@@ -8,9 +8,10 @@ export type InsertOutcome = JobRow | Error;
 const MAX_STATEMENT_PAYLOAD = 1024 * 1024;
 
 /**
- * Writes unkeyed enqueues of independent callers (each batch is then exactly one statement: no replace retries), in call order, in as few statements as the payload budget allows. A
- * statement PostgreSQL refused (an ERROR: nothing of it was committed) is retried one job at a time, so a job that
- * fails fails only its own caller. Any other failure (a lost connection: maybe committed) is never retried.
+ * Writes the unkeyed enqueues of independent callers, in call order, in as few statements as the payload budget
+ * allows (unkeyed, each store.insert is exactly one statement: no replace retries). A statement PostgreSQL refused
+ * (an ERROR: nothing of it was committed) is retried one job at a time, so a job that fails fails only its own
+ * caller. Any other failure (a lost connection: maybe committed) is never retried.
  */
 export async function writeInserts(store: JobStore, jobs: NewJobRow[]): Promise<InsertOutcome[]> {
   const outcomes: InsertOutcome[] = [];
