@@ -73,6 +73,43 @@ describe('group commit of concurrent enqueues', () => {
     }
   });
 
+  it('splits a batch whose payloads are large into several statements, ids still in call order', async () => {
+    const before = inserts();
+    const jobs = await Promise.all(Array.from({ length: 8 }, (_, i) => app.queue.enqueue('batch.job', { i, blob: 'x'.repeat(300_000) })));
+    expect(inserts() - before).toBeGreaterThan(1);
+    inCallOrder(jobs.map((j) => j.id));
+    expect(await storedIds()).toEqual(jobs.map((j) => j.id));
+  });
+
+  it('fails every job of a statement whose connection is lost, and writes none of them again', async () => {
+    const locker = await db.admin.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query(`LOCK TABLE ${db.schema}.jobs IN EXCLUSIVE MODE`);
+      const before = inserts();
+      const results = Promise.allSettled(Array.from({ length: 5 }, (_, i) => app.queue.enqueue('batch.job', { i })));
+      // The batch waits for the lock; its connection is then cut, as a failover or a network fault would.
+      await waitFor(
+        async () =>
+          (
+            await db.query(
+              `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                WHERE wait_event_type = 'Lock' AND query LIKE $1 AND pid <> pg_backend_pid()`,
+              [`%INSERT INTO "${db.schema}".jobs%`],
+            )
+          ).length === 1,
+        { message: 'the waiting batch statement' },
+      );
+      const settled = await results;
+      expect(settled.map((r) => r.status)).toEqual(Array(5).fill('rejected'));
+      expect(inserts() - before).toBe(1);
+    } finally {
+      await locker.query('ROLLBACK');
+      locker.release();
+    }
+    expect(await storedIds()).toEqual([]);
+  });
+
   it('sends one NOTIFY per statement, after its commit', async () => {
     const channel = channelsFor(db.schema).newJobs;
     const listener = new Client({ connectionString: db.url });
