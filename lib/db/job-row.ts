@@ -55,7 +55,10 @@ export interface InsertedRow {
   created_at: Date;
 }
 
-/** The row of a new job without key or queue: its input, the column defaults of the migrations, and what the database decided. */
+/**
+ * The row of a new job without key or queue, as insertPlainJobs stored it: its input, the column defaults of the
+ * migrations, and what the database decided.
+ */
 export function newRow(job: NewJobRow, inserted: InsertedRow): JobRow {
   return {
     id: inserted.id,

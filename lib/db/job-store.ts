@@ -78,8 +78,9 @@ export class JobStore {
   }
 
   /**
-   * Keys and serial queues. A keyed job may meet the job holding its key, so whole rows come back. A `replace` that met a job being claimed
-   * at that instant comes back empty from the statement; it is tried again, then finds the job running and queues anew.
+   * Any job, with keys and serial queues. A keyed job may meet the job holding its key, so whole rows come back.
+   * A `replace` that met a job being claimed at that instant comes back empty from the statement; it is tried again,
+   * then finds the job running and queues anew.
    */
   private async insertAny(jobs: NewJobRow[], client?: ClientBase): Promise<JobRow[]> {
     const results = new Array<JobRow | undefined>(jobs.length);
