@@ -9,6 +9,7 @@ import type { PgQueueModuleOptions } from './interfaces';
 import { ConfigurablePgQueueModule, PGQUEUE_MODULE_OPTIONS } from './pg-queue.module-definition';
 import { resolveModuleOptions, type ResolvedModuleOptions } from './pg-queue.options';
 import { RESOLVED_OPTIONS } from './pg-queue.tokens';
+import { JobInserter } from './producer/job-inserter';
 import { JobWatcher } from './producer/job-watcher';
 import { QueueService } from './queue.service';
 import { PgQueueLifecycle } from './worker/pg-queue.lifecycle';
@@ -23,7 +24,12 @@ import { PgQueueLifecycle } from './worker/pg-queue.lifecycle';
       inject: [PGQUEUE_MODULE_OPTIONS, RESOLVED_OPTIONS],
       useFactory: (options: PgQueueModuleOptions, resolved: ResolvedModuleOptions) => openQueueDatabase(options, resolved),
     },
-    { provide: JobStore, inject: [QueueDatabase], useFactory: (db: QueueDatabase) => new JobStore(db) },
+    {
+      provide: JobStore,
+      inject: [QueueDatabase, RESOLVED_OPTIONS],
+      useFactory: (db: QueueDatabase, options: ResolvedModuleOptions) => new JobStore(db, options.preparedStatements),
+    },
+    { provide: JobInserter, inject: [JobStore], useFactory: (store: JobStore) => new JobInserter(store) },
     { provide: PgListener, inject: [QueueDatabase], useFactory: (db: QueueDatabase) => new PgListener(db) },
     {
       provide: JobWatcher,

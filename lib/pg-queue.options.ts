@@ -21,6 +21,7 @@ export interface ResolvedModuleOptions {
   schema: string;
   migrate: boolean;
   maxPayloadBytes: number;
+  preparedStatements: boolean;
   worker: ResolvedWorkerOptions;
   retention: ResolvedRetention;
 }
@@ -38,6 +39,7 @@ export function resolveModuleOptions(options: PgQueueModuleOptions): ResolvedMod
     schema,
     migrate: options.migrate ?? true,
     maxPayloadBytes: integer('maxPayloadBytes', options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, 1),
+    preparedStatements: flag('preparedStatements', options.preparedStatements ?? true),
     worker: {
       enabled: worker.enabled ?? true,
       concurrency,
@@ -75,4 +77,9 @@ function integer(option: string, value: unknown, min: number, max = 2 ** 31 - 1)
     throw new PgQueueConfigError(messages.invalidOption(option, value, `an integer from ${min} to ${max}`));
   }
   return value as number;
+}
+
+function flag(option: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new PgQueueConfigError(messages.invalidOption(option, value, 'true or false'));
+  return value;
 }

@@ -7,6 +7,7 @@ import { messages } from './errors/messages';
 import type { EnqueueManyOptions, EnqueueOptions, JobSnapshot, JobToEnqueue, Schedule, ScheduleOptions } from './interfaces';
 import type { ResolvedModuleOptions } from './pg-queue.options';
 import { RESOLVED_OPTIONS } from './pg-queue.tokens';
+import { JobInserter } from './producer/job-inserter';
 import { JobWatcher } from './producer/job-watcher';
 import { assertUniqueKeys, toNewJobRow, validateClient } from './producer/enqueue-input';
 import { toScheduleParams } from './schedule/schedule-input';
@@ -17,18 +18,24 @@ import { validateJobId, validateJobType, validateQueueName } from './validation/
 export class QueueService {
   constructor(
     private readonly store: JobStore,
+    private readonly inserter: JobInserter,
     private readonly watcher: JobWatcher,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedModuleOptions,
   ) {}
 
-  /** Adds one job. With `options.client` the job is part of the caller's transaction. */
+  /**
+   * Adds one job. With `options.client` the job is part of the caller's transaction. Otherwise it is committed when
+   * the promise resolves, in one statement with the jobs other callers enqueued meanwhile (a keyed job: alone).
+   */
   async enqueue<P = unknown>(type: string, payload: P, options: EnqueueOptions = {}): Promise<JobSnapshot<P>> {
     if (typeof options !== 'object' || options === null)
       throw new InvalidJobOptionError(messages.invalidOption('options', options, 'an object'));
     const { client, ...jobOptions } = options;
     validateClient(client);
     const row = toNewJobRow({ ...jobOptions, type, payload }, this.options.maxPayloadBytes);
-    const [inserted] = await this.store.insert([row], client);
+    // A keyed job goes alone: it sees every job committed before it, as one at a time would, and batches of
+    // several keys from several processes cannot lock them in opposite orders.
+    const inserted = client || row.jobKey !== null ? (await this.store.insert([row], client))[0] : await this.inserter.insert(row);
     return toSnapshot<P>(inserted);
   }
 

@@ -191,6 +191,10 @@ describe('flow control', () => {
         ]),
       ).rejects.toBeInstanceOf(InvalidJobKeyError);
       await expect(queue.enqueue('keyed', {}, { queue: 'q'.repeat(129) })).rejects.toBeInstanceOf(InvalidJobKeyError);
+      // PostgreSQL would store both as U+FFFD: two different keys would become one.
+      await expect(queue.enqueue('keyed', {}, { jobKey: 'k\ud800' })).rejects.toBeInstanceOf(InvalidJobKeyError);
+      await expect(queue.enqueue('keyed', {}, { queue: '\udc00q' })).rejects.toBeInstanceOf(InvalidJobKeyError);
+      expect((await queue.enqueue('keyed', {}, { jobKey: 'k😀', delayMs: 60_000 })).jobKey).toBe('k😀');
     });
   });
 

@@ -1,4 +1,5 @@
 import type { JobSnapshot, JobStatus, Schedule } from '../interfaces';
+import type { NewJobRow } from './job-store';
 
 /** A jobs row as the statements of queue-sql.ts select it. */
 export interface JobRow {
@@ -45,6 +46,39 @@ export interface ClaimedJobRow extends JobRow {
   claim_token: string;
   max_attempts: number;
   started_at: Date;
+}
+
+/** What insertPlainJobs returns per job: what the database decided. */
+export interface InsertedRow {
+  id: string;
+  run_at: Date;
+  created_at: Date;
+}
+
+/**
+ * The row of a new job without key or queue, as insertPlainJobs stored it: its input, the column defaults of the
+ * migrations, and what the database decided.
+ */
+export function newRow(job: NewJobRow, inserted: InsertedRow): JobRow {
+  return {
+    id: inserted.id,
+    type: job.type,
+    queue: null,
+    status: 'pending',
+    priority: job.priority,
+    payload: JSON.parse(job.payload),
+    progress: 0,
+    stage: null,
+    attempts: 0,
+    max_attempts: job.maxAttempts,
+    run_at: inserted.run_at,
+    created_at: inserted.created_at,
+    started_at: null,
+    finished_at: null,
+    last_error: null,
+    result: null,
+    job_key: null,
+  };
 }
 
 export function toSnapshot<P = unknown, R = unknown>(row: JobRow): JobSnapshot<P, R> {

@@ -1,8 +1,11 @@
-import type { ClientBase } from 'pg';
+import type { ClientBase, QueryConfig } from 'pg';
 import type { JobKeyMode } from '../interfaces';
 import { messages } from '../errors/messages';
-import type { ClaimedJobRow, JobRow, ScheduleRow } from './job-row';
+import { newRow, type ClaimedJobRow, type InsertedRow, type JobRow, type ScheduleRow } from './job-row';
 import { inTransaction } from './in-transaction';
+import { jobsDocument } from './jobs-document';
+import { prepared } from './prepared-statement';
+import { repeatedTimestamps } from './repeated-timestamps';
 import type { QueueDatabase } from './queue-database';
 
 /** A job ready for insertion: validated, payload already JSON text. */
@@ -45,7 +48,11 @@ export interface Failure extends JobLease {
 
 /** Runs the statements of queue-sql.ts with their parameters. */
 export class JobStore {
-  constructor(private readonly db: QueueDatabase) {}
+  constructor(
+    private readonly db: QueueDatabase,
+    /** Whether the module's own pool may keep named prepared statements (not behind PgBouncer in transaction mode). */
+    private readonly preparedStatements = true,
+  ) {}
 
   private get sql() {
     return this.db.sql;
@@ -55,27 +62,36 @@ export class JobStore {
     return this.db.channels;
   }
 
+  /** Inserts jobs and returns one row per input, in input order. */
+  insert(jobs: NewJobRow[], client?: ClientBase): Promise<JobRow[]> {
+    return jobs.every((job) => job.jobKey === null && job.queue === null) ? this.insertPlain(jobs, client) : this.insertAny(jobs, client);
+  }
+
+  /** Jobs without key or queue are always new rows: only their ids and times come back from the database. */
+  private async insertPlain(jobs: NewJobRow[], client?: ClientBase): Promise<JobRow[]> {
+    const values = [jobsDocument(jobs)];
+    const { rows } = client
+      ? await client.query<InsertedRow>(this.sql.insertPlainJobs, values)
+      : await this.db.pool.query<InsertedRow>({ ...this.onPool(this.sql.insertPlainJobs, values), types: repeatedTimestamps });
+    rows.sort((a, b) => compareIds(a.id, b.id)); // ids were given in input order
+    return jobs.map((job, i) => newRow(job, rows[i]));
+  }
+
   /**
-   * Inserts jobs and returns one row per input, in input order. A `replace` that met a job being claimed at that
-   * instant comes back empty from the statement; it is tried again, then finds the job running and queues anew.
+   * Any job, with keys and serial queues. A keyed job may meet the job holding its key, so whole rows come back.
+   * A `replace` that met a job being claimed at that instant comes back empty from the statement; it is tried again,
+   * then finds the job running and queues anew.
    */
-  async insert(jobs: NewJobRow[], client?: ClientBase): Promise<JobRow[]> {
+  private async insertAny(jobs: NewJobRow[], client?: ClientBase): Promise<JobRow[]> {
     const results = new Array<JobRow | undefined>(jobs.length);
     let remaining = jobs.map((job, index) => ({ job, index }));
     for (let round = 0; remaining.length > 0; round++) {
       if (round === 10) throw new Error(`Enqueue of ${remaining.length} replace-mode job(s) kept racing with claims; giving up.`);
-      const batch = remaining.map((r) => r.job);
-      const { rows } = await (client ?? this.db.pool).query<JobRow>(this.sql.insertJobs, [
-        batch.map((j) => j.type),
-        batch.map((j) => j.payload),
-        batch.map((j) => j.priority),
-        batch.map((j) => j.maxAttempts),
-        batch.map((j) => j.runAt),
-        batch.map((j) => j.delayMs),
-        batch.map((j) => j.queue),
-        batch.map((j) => j.jobKey),
-        batch.map((j) => j.jobKeyMode),
-      ]);
+      const values = [jobsDocument(remaining.map((r) => r.job))];
+      // A caller's client is the application's connection: no statement of ours is left prepared on it.
+      const { rows } = client
+        ? await client.query<JobRow>(this.sql.insertJobs, values)
+        : await this.db.pool.query<JobRow>(this.onPool(this.sql.insertJobs, values));
       // Keyed rows are matched by key (unique in a batch); unkeyed ones were inserted in input order.
       const byKey = new Map(rows.filter((row) => row.job_key !== null).map((row) => [row.job_key, row]));
       const unkeyed = rows.filter((row) => row.job_key === null).sort((a, b) => compareIds(a.id, b.id));
@@ -88,6 +104,10 @@ export class JobStore {
       remaining = missing;
     }
     return results as JobRow[];
+  }
+
+  private onPool(text: string, values: unknown[]): QueryConfig {
+    return this.preparedStatements ? prepared(text, values) : { text, values };
   }
 
   async find(ids: string[]): Promise<JobRow[]> {

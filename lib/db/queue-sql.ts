@@ -15,6 +15,18 @@ export function queueSql(quotedSchema: string) {
   // Runs pg_notify at most once, only when the named CTE produced a row; the count keeps the CTE evaluated.
   const notifyIfAny = (cte: string, channelParam: string, where = 'true') =>
     `SELECT count(*) FROM (SELECT pg_notify(${channelParam}, '') FROM (SELECT 1 FROM ${cte} WHERE ${where} LIMIT 1) r) n`;
+  // The jobs to insert, from one JSON array of objects (see jobs-document.ts): parsed once, payloads stay jsonb.
+  const jobsDocument = `
+    ROWS FROM (jsonb_to_recordset($1::jsonb) AS (type text, payload jsonb, priority int, max_attempts int,
+      run_at timestamptz, delay_ms float8, queue text, job_key text, job_key_mode text))
+    WITH ORDINALITY AS t(type, payload, priority, max_attempts, run_at_given, delay_ms, queue, job_key, job_key_mode, ord)`;
+  // Every job has a payload, so a NULL one was the JSON null.
+  const payload = `COALESCE(t.payload, 'null'::jsonb)`;
+  const runAt = `COALESCE(t.run_at_given, now() + COALESCE(t.delay_ms, 0) * interval '1 millisecond')`;
+  // Creates the serial queues the jobs of `input` name, in name order (two batches never lock them crosswise).
+  const insertQueues = `
+    INSERT INTO ${queues} (name) SELECT DISTINCT queue FROM input WHERE queue IS NOT NULL ORDER BY queue
+    ON CONFLICT (name) DO NOTHING`;
   // Frees the serial queue of each job of `cte` (id, queue, status) that reached a final state.
   const releaseQueues = (cte: string) => `
     UPDATE ${queues} q SET held_by = NULL FROM ${cte} c
@@ -54,26 +66,22 @@ export function queueSql(quotedSchema: string) {
 
   return {
     /**
-     * $1 types, $2 payloads (JSON text), $3 priorities, $4 max attempts, $5 run at, $6 delays (ms), $7 queues,
-     * $8 job keys, $9 key modes. A keyed job meets the unfinished job holding its key: `dedupe` returns that job,
-     * `replace` rewrites it while pending; a running one gives up its key first, so the new job can take it.
+     * $1 the jobs document (see jobsDocument). A keyed job meets the unfinished job holding its key: `dedupe` returns
+     * that job, `replace` rewrites it while pending; a running one gives up its key first, so the new job can take it.
      * Returns nothing for a replace that lost a race with a claim (the caller retries it).
      */
     insertJobs: `
       WITH input AS (
-        SELECT t.*, COALESCE(t.run_at_given, now() + COALESCE(t.delay_ms, 0) * interval '1 millisecond') AS run_at
-          FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::timestamptz[], $6::float8[], $7::text[], $8::text[], $9::text[])
-               WITH ORDINALITY AS t(type, payload, priority, max_attempts, run_at_given, delay_ms, queue, job_key, job_key_mode, ord)
+        SELECT t.type, ${payload} AS payload, t.priority, t.max_attempts, ${runAt} AS run_at, t.queue, t.job_key,
+               t.job_key_mode, t.ord
+          FROM ${jobsDocument}
       ), detached AS (
         UPDATE ${jobs} j SET job_key = NULL FROM input i
          WHERE i.job_key_mode = 'replace' AND j.job_key = i.job_key AND j.status = 'running'
         RETURNING j.id
-      ), queues AS (
-        INSERT INTO ${queues} (name) SELECT DISTINCT queue FROM input WHERE queue IS NOT NULL ORDER BY queue
-        ON CONFLICT (name) DO NOTHING
-      )
+      ), queues AS (${insertQueues})
       INSERT INTO ${jobs} (type, payload, priority, max_attempts, run_at, queue, job_key, job_key_mode)
-      SELECT i.type, i.payload::jsonb, i.priority, i.max_attempts, i.run_at, i.queue, i.job_key, i.job_key_mode
+      SELECT i.type, i.payload, i.priority, i.max_attempts, i.run_at, i.queue, i.job_key, i.job_key_mode
         FROM input i
        ORDER BY i.ord
       ON CONFLICT (job_key) WHERE job_key IS NOT NULL AND status IN ('pending', 'running') DO UPDATE
@@ -84,6 +92,15 @@ export function queueSql(quotedSchema: string) {
              blocked = CASE WHEN EXCLUDED.job_key_mode = 'replace' THEN false ELSE ${jobs}.blocked END
        WHERE EXCLUDED.job_key_mode = 'dedupe' OR ${jobs}.status = 'pending'
       RETURNING ${columns}`,
+
+    /**
+     * $1 the jobs document (see jobsDocument), none with a key or a queue: each is a new row and nothing else is
+     * written, so only what the database decides comes back, in input order.
+     */
+    insertPlainJobs: `
+      INSERT INTO ${jobs} (type, payload, priority, max_attempts, run_at)
+      SELECT t.type, ${payload}, t.priority, t.max_attempts, ${runAt} FROM ${jobsDocument} ORDER BY t.ord
+      RETURNING id::text AS id, run_at, created_at`,
 
     /** $1 ids. */
     selectJobs: `SELECT ${columns} FROM ${jobs} WHERE id = ANY($1::bigint[])`,

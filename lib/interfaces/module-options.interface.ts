@@ -47,6 +47,11 @@ export interface PgQueueModuleOptions {
   migrate?: boolean;
   /** Largest accepted payload, in bytes of JSON. @default 1048576 (1 MiB) */
   maxPayloadBytes?: number;
+  /**
+   * Run enqueue statements as named prepared statements, planned once per connection. Turn off behind PgBouncer in
+   * transaction mode (or any pooler that cannot keep prepared statements). @default true
+   */
+  preparedStatements?: boolean;
   /** Worker pool settings. */
   worker?: WorkerOptions;
   /** How long finished jobs are kept; worker processes prune them. */

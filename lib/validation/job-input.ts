@@ -25,8 +25,11 @@ export function validateJobId(id: unknown): string {
 
 export function serializePayload(payload: unknown, maxBytes: number): string {
   const json = toPlainJson(payload, (message) => new InvalidPayloadError(message));
-  const bytes = Buffer.byteLength(json, 'utf8');
-  if (bytes > maxBytes) throw new InvalidPayloadError(messages.payloadTooLarge(bytes, maxBytes));
+  // A UTF-16 unit takes at most 3 bytes of UTF-8: only a long text needs counting.
+  if (json.length * 3 > maxBytes) {
+    const bytes = Buffer.byteLength(json, 'utf8');
+    if (bytes > maxBytes) throw new InvalidPayloadError(messages.payloadTooLarge(bytes, maxBytes));
+  }
   return json;
 }
 
@@ -34,7 +37,7 @@ export function validatePriority(priority: unknown): number {
   if (!Number.isInteger(priority) || (priority as number) < INT4_MIN || (priority as number) > INT4_MAX) {
     throw new InvalidJobOptionError(messages.invalidOption('priority', priority, `an integer from ${INT4_MIN} to ${INT4_MAX}`));
   }
-  return priority as number;
+  return (priority as number) || 0; // -0 is stored as 0
 }
 
 export function validateMaxAttempts(maxAttempts: unknown, option = 'maxAttempts'): number {
@@ -67,9 +70,14 @@ const MAX_KEY_CHARS = 512;
 const MAX_QUEUE_CHARS = 128;
 const JOB_KEY_MODES: readonly JobKeyMode[] = ['dedupe', 'replace'];
 
+/** Both would be stored as U+FFFD, so two different keys or queue names could silently become one. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 export function validateJobKey(key: unknown): string {
-  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_CHARS || key.includes('\u0000')) {
-    throw new InvalidJobKeyError(messages.invalidOption('jobKey', key, `a string of 1 to ${MAX_KEY_CHARS} characters without NUL`));
+  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_CHARS || key.includes('\u0000') || LONE_SURROGATE.test(key)) {
+    throw new InvalidJobKeyError(
+      messages.invalidOption('jobKey', key, `a string of 1 to ${MAX_KEY_CHARS} characters without NUL or lone surrogates`),
+    );
   }
   return key;
 }
@@ -82,9 +90,15 @@ export function validateJobKeyMode(mode: unknown): JobKeyMode {
 }
 
 export function validateQueueName(queue: unknown, option = 'queue'): string {
-  if (typeof queue !== 'string' || queue.length === 0 || queue.length > MAX_QUEUE_CHARS || /[\u0000-\u001f]/.test(queue)) {
+  if (
+    typeof queue !== 'string' ||
+    queue.length === 0 ||
+    queue.length > MAX_QUEUE_CHARS ||
+    /[\u0000-\u001f]/.test(queue) ||
+    LONE_SURROGATE.test(queue)
+  ) {
     throw new InvalidJobKeyError(
-      messages.invalidOption(option, queue, `a string of 1 to ${MAX_QUEUE_CHARS} characters without control characters`),
+      messages.invalidOption(option, queue, `a string of 1 to ${MAX_QUEUE_CHARS} characters without control characters or lone surrogates`),
     );
   }
   return queue;

@@ -17,6 +17,7 @@ import { PgQueueConfigError } from '../errors';
 import { messages } from '../errors/messages';
 import type { ResolvedModuleOptions } from '../pg-queue.options';
 import { RESOLVED_OPTIONS } from '../pg-queue.tokens';
+import { JobInserter } from '../producer/job-inserter';
 import { JobWatcher } from '../producer/job-watcher';
 import { WorkerPool } from './worker-pool';
 
@@ -39,6 +40,7 @@ export class PgQueueLifecycle
     private readonly store: JobStore,
     private readonly listener: PgListener,
     private readonly watcher: JobWatcher,
+    private readonly inserter: JobInserter,
     private readonly explorer: HandlerExplorer,
     private readonly modules: ModulesContainer,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedModuleOptions,
@@ -94,6 +96,7 @@ export class PgQueueLifecycle
   private async releaseConnections(): Promise<void> {
     this.watcher.close();
     await this.listener.close();
+    await this.inserter.idle(); // enqueues accepted before shutdown still get written
     await this.db.close();
   }
 }

@@ -1,0 +1,84 @@
+import { countingPool, type CountingPool } from './support/counting-pool';
+import { createTestDatabase, type TestDatabase } from './support/database';
+import { startQueueApp, type QueueApp } from './support/queue-app';
+
+/** One connection, so the session that prepared the statements is the one asked about them. */
+async function appOnOneConnection(db: TestDatabase, preparedStatements?: boolean): Promise<{ app: QueueApp; counting: CountingPool }> {
+  const counting = countingPool(db.url, { max: 1 });
+  const app = await startQueueApp(db, {
+    module: { pool: counting.pool, connectionString: undefined, preparedStatements },
+    worker: { enabled: false },
+  });
+  return { app, counting };
+}
+
+const enqueueEveryWay = async (app: QueueApp) => {
+  await app.queue.enqueue('prepared.job', { n: 1 });
+  await app.queue.enqueue('prepared.job', { n: 2 }, { jobKey: 'k' });
+  await app.queue.enqueueMany([{ type: 'prepared.job', payload: { n: 3 } }]);
+};
+
+const preparedNames = async (counting: CountingPool) =>
+  (await counting.pool.query<{ name: string }>('SELECT name FROM pg_prepared_statements ORDER BY name')).rows.map((r) => r.name);
+
+describe('prepared statements', () => {
+  let db: TestDatabase;
+  let other: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    other = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db?.close();
+    await other?.close();
+  });
+  afterEach(async () => {
+    await db.query(`DELETE FROM ${db.schema}.jobs`);
+  });
+
+  it('runs enqueues as named prepared statements by default', async () => {
+    const { app, counting } = await appOnOneConnection(db);
+    try {
+      await enqueueEveryWay(app);
+      const inserts = counting.statements.filter((s) => s.text.includes(`INSERT INTO "${db.schema}".jobs`));
+      expect(inserts.length).toBeGreaterThanOrEqual(3);
+      expect(inserts.every((s) => s.name?.startsWith('pgqueue_'))).toBe(true);
+      expect((await preparedNames(counting)).length).toBeGreaterThan(0);
+    } finally {
+      await app.close();
+      await counting.pool.end();
+    }
+  });
+
+  it('prepares nothing with preparedStatements: false (PgBouncer in transaction mode)', async () => {
+    const { app, counting } = await appOnOneConnection(db, false);
+    try {
+      await enqueueEveryWay(app);
+      expect(counting.statements.every((s) => s.name === undefined)).toBe(true);
+      expect(await preparedNames(counting)).toEqual([]);
+    } finally {
+      await app.close();
+      await counting.pool.end();
+    }
+  });
+
+  it('gives the statements of two schemas sharing one pool names of their own', async () => {
+    const counting = countingPool(db.url, { max: 1 });
+    const apps = await Promise.all(
+      [db, other].map((d) =>
+        startQueueApp(d, { module: { pool: counting.pool, connectionString: undefined, schema: d.schema }, worker: { enabled: false } }),
+      ),
+    );
+    try {
+      for (const app of apps) await enqueueEveryWay(app);
+      const counts = await Promise.all(
+        [db, other].map(async (d) => (await d.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${d.schema}.jobs`))[0].n),
+      );
+      expect(counts).toEqual([3, 3]);
+    } finally {
+      await Promise.all(apps.map((app) => app.close()));
+      await counting.pool.end();
+    }
+  });
+});
