@@ -135,54 +135,51 @@ export class JobStore {
     workerId: string,
     leaseMs: number,
   ): Promise<ClaimedJobRow[]> {
-    const { rows } = await this.db.pool.query<ClaimedJobRow>(this.sql.claimJobs, [
-      types,
-      defaultMaxAttempts,
-      limit,
-      workerId,
-      leaseMs,
-      this.channels.events,
-      perType,
-    ]);
+    const { rows } = await this.db.pool.query<ClaimedJobRow>(
+      this.onPool(this.sql.claimJobs, [types, defaultMaxAttempts, limit, workerId, leaseMs, this.channels.events, perType]),
+    );
     return rows;
   }
 
   /** Returns the ids whose leases were extended; the others are no longer this worker's. */
   async extendLeases(leases: JobLease[], leaseMs: number): Promise<Set<string>> {
     leases = byId(leases);
-    const { rows } = await this.db.control.query<{ id: string }>(this.sql.extendLeases, [ids(leases), tokens(leases), leaseMs]);
+    const { rows } = await this.db.control.query<{ id: string }>(
+      this.onPool(this.sql.extendLeases, [ids(leases), tokens(leases), leaseMs]),
+    );
     return new Set(rows.map((row) => row.id));
   }
 
   async saveProgress(updates: ProgressUpdate[]): Promise<void> {
     updates = byId(updates);
-    await this.db.pool.query(this.sql.saveProgress, [
-      ids(updates),
-      tokens(updates),
-      updates.map((u) => u.percent),
-      updates.map((u) => u.stage),
-      this.channels.events,
-    ]);
+    await this.db.pool.query(
+      this.onPool(this.sql.saveProgress, [
+        ids(updates),
+        tokens(updates),
+        updates.map((u) => u.percent),
+        updates.map((u) => u.stage),
+        this.channels.events,
+      ]),
+    );
   }
 
   /** Returns the ids whose completion was accepted. With `deleteAtOnce` (retention 0) the jobs are deleted instead. */
   async complete(completions: Completion[], deleteAtOnce = false): Promise<Set<string>> {
     completions = byId(completions);
     const { rows } = deleteAtOnce
-      ? await this.db.pool.query<{ id: string }>(this.sql.completeAndDeleteJobs, [
-          ids(completions),
-          tokens(completions),
-          this.channels.events,
-          this.channels.newJobs,
-        ])
-      : await this.db.pool.query<{ id: string }>(this.sql.completeJobs, [
-          ids(completions),
-          tokens(completions),
-          completions.map((c) => c.result),
-          completions.map((c) => c.stage),
-          this.channels.events,
-          this.channels.newJobs,
-        ]);
+      ? await this.db.pool.query<{ id: string }>(
+          this.onPool(this.sql.completeAndDeleteJobs, [ids(completions), tokens(completions), this.channels.events, this.channels.newJobs]),
+        )
+      : await this.db.pool.query<{ id: string }>(
+          this.onPool(this.sql.completeJobs, [
+            ids(completions),
+            tokens(completions),
+            completions.map((c) => c.result),
+            completions.map((c) => c.stage),
+            this.channels.events,
+            this.channels.newJobs,
+          ]),
+        );
     return new Set(rows.map((row) => row.id));
   }
 

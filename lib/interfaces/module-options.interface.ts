@@ -48,8 +48,9 @@ export interface PgQueueModuleOptions {
   /** Largest accepted payload, in bytes of JSON. @default 1048576 (1 MiB) */
   maxPayloadBytes?: number;
   /**
-   * Run enqueue statements as named prepared statements, planned once per connection. Turn off behind PgBouncer in
-   * transaction mode (or any pooler that cannot keep prepared statements). @default true
+   * Run the hot statements (enqueue, claim, completion, heartbeat, progress) as named prepared statements, planned once
+   * per connection. Turn off behind PgBouncer in transaction mode (or any pooler that cannot keep prepared statements).
+   * @default true
    */
   preparedStatements?: boolean;
   /** Worker pool settings. */
