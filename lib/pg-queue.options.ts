@@ -1,7 +1,13 @@
 import { PgQueueConfigError } from './errors';
 import { messages } from './errors/messages';
 import type { PgQueueModuleOptions, RetentionOptions } from './interfaces';
-import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_RETENTION, DEFAULT_SCHEMA, MAX_RETENTION_MS } from './pg-queue.constants';
+import {
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_RETENTION,
+  MAX_PAYLOAD_BYTES_LIMIT,
+  DEFAULT_SCHEMA,
+  MAX_RETENTION_MS,
+} from './pg-queue.constants';
 import { quoteSchema } from './db/identifiers';
 
 /** Worker settings with every default filled in. */
@@ -38,7 +44,7 @@ export function resolveModuleOptions(options: PgQueueModuleOptions): ResolvedMod
   return {
     schema,
     migrate: options.migrate ?? true,
-    maxPayloadBytes: integer('maxPayloadBytes', options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, 1),
+    maxPayloadBytes: integer('maxPayloadBytes', options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, 1, MAX_PAYLOAD_BYTES_LIMIT),
     preparedStatements: flag('preparedStatements', options.preparedStatements ?? true),
     worker: {
       enabled: worker.enabled ?? true,

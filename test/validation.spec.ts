@@ -103,6 +103,13 @@ describe('bad input is rejected with a typed error before anything is written', 
     await expect(attempt).rejects.toThrow('Job 1 of the batch is invalid');
   });
 
+  it('rejects an enqueueMany batch over the 128 MiB of one jobs document, before sending it', async () => {
+    const payload = 'x'.repeat(1000); // within this app's maxPayloadBytes of 1024
+    const attempt = app.queue.enqueueMany(Array.from({ length: 135_000 }, () => ({ type: 'report', payload })));
+    await expect(attempt).rejects.toBeInstanceOf(InvalidPayloadError);
+    await expect(attempt).rejects.toThrow(/over the limit of 134217728 bytes for the jobs of one statement; split it/);
+  });
+
   it.each([['abc'], ['-1'], ['0'], ['1.5'], ['99999999999999999999'], [42 as unknown as string]])('job id %p', async (id) => {
     await expect(app.queue.getJob(id)).rejects.toBeInstanceOf(InvalidJobIdError);
     await expect(app.queue.cancel(id)).rejects.toBeInstanceOf(InvalidJobIdError);

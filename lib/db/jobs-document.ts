@@ -1,3 +1,6 @@
+import { InvalidPayloadError } from '../errors';
+import { messages } from '../errors/messages';
+import { MAX_JOBS_DOCUMENT_BYTES } from '../pg-queue.constants';
 import type { NewJobRow } from './job-store';
 
 /**
@@ -16,5 +19,15 @@ export function jobsDocument(jobs: NewJobRow[]): string {
     if (job.jobKey !== null) object += `,"job_key":${JSON.stringify(job.jobKey)},"job_key_mode":"${job.jobKeyMode}"`;
     objects[i] = object + '}';
   }
-  return `[${objects.join(',')}]`;
+  const document = `[${objects.join(',')}]`;
+  assertDocumentFits(document);
+  return document;
+}
+
+/** PostgreSQL refuses a jsonb value over 256 MiB; refuse a batch well below that, before anything is sent. */
+function assertDocumentFits(document: string): void {
+  // A UTF-16 unit is 1 to 3 bytes of UTF-8: count bytes only when the length alone cannot decide.
+  if (document.length * 3 <= MAX_JOBS_DOCUMENT_BYTES) return;
+  const bytes = document.length > MAX_JOBS_DOCUMENT_BYTES ? document.length : Buffer.byteLength(document, 'utf8');
+  if (bytes > MAX_JOBS_DOCUMENT_BYTES) throw new InvalidPayloadError(messages.batchTooLarge(bytes, MAX_JOBS_DOCUMENT_BYTES));
 }

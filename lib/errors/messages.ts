@@ -12,6 +12,9 @@ export const messages = {
   conflictingOptions: (a: string, b: string) => `Options ${a} and ${b} cannot be used together.`,
   invalidJobId: (id: unknown) => `Invalid job id ${describe(id)}: job ids are positive integers given as strings.`,
   invalidProgress: (percent: unknown) => `Invalid progress ${describe(percent)}: expected a number from 0 to 100.`,
+  batchTooLarge: (bytes: number, limit: number) =>
+    `The batch is ${bytes} bytes of JSON, over the limit of ${limit} bytes for the jobs of one statement; ` +
+    'split it into several enqueueMany calls (each is all or nothing).',
   invalidBatch: (index: number, reason: string) => `Job ${index} of the batch is invalid: ${reason}`,
   duplicateHandler: (type: string, first: string, second: string) =>
     `Two handlers for job type "${type}": ${first} and ${second}. A job type has exactly one handler.`,
