@@ -1,3 +1,5 @@
+import { Pool } from 'pg';
+import { QueueDatabase } from '../lib/db/queue-database';
 import { countingPool, type CountingPool } from './support/counting-pool';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { startQueueApp, type QueueApp } from './support/queue-app';
@@ -79,6 +81,28 @@ describe('prepared statements', () => {
     } finally {
       await Promise.all(apps.map((app) => app.close()));
       await counting.pool.end();
+    }
+  });
+
+  it("plans each statement once and never JIT-compiles on the module's own connections, leaving an application's pool as it is", async () => {
+    const settings = async (pool: Pool) =>
+      (await pool.query("SELECT current_setting('plan_cache_mode') AS plan, current_setting('jit') AS jit")).rows[0];
+    const own = await startQueueApp(db, { worker: { enabled: false } });
+    const { app, counting } = await appOnOneConnection(db);
+    const plain = new Pool({ connectionString: db.url, max: 1 });
+    try {
+      const queueDb = own.module.get(QueueDatabase);
+      expect(await settings(queueDb.pool)).toEqual({ plan: 'force_generic_plan', jit: 'off' });
+      expect(await settings(queueDb.control)).toEqual({ plan: 'force_generic_plan', jit: 'off' });
+      // The application's pool, used by the module, keeps the server's defaults.
+      await enqueueEveryWay(app);
+      expect(await settings(counting.pool)).toEqual(await settings(plain));
+      expect((await settings(plain)).plan).toBe('auto');
+    } finally {
+      await own.close();
+      await app.close();
+      await counting.pool.end();
+      await plain.end();
     }
   });
 });

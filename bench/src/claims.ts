@@ -1,6 +1,7 @@
-// The library's own claim statement, exactly as its workers run it (schema 'pgqueue', the default).
-import { queueSql } from '../../dist/db/queue-sql';
-import { channelsFor } from '../../dist/db/identifiers';
+// The library's own claim, exactly as its workers run it (schema 'pgqueue', the default): JobStore.claim on a pool
+// the library creates itself, with its prepared statement and session settings.
+import { JobStore } from '../../dist/db/job-store';
+import { QueueDatabase } from '../../dist/db/queue-database';
 import { createApp, JOB_TYPE } from './adapters/nestjs-pgqueue';
 import { median, now, percentile } from './measure';
 import { benchPool, storage, type Storage } from './db';
@@ -34,14 +35,15 @@ export function claimCases(): ClaimCase[] {
 /**
  * Claim time of nestjs-pgqueue as its table grows: for each case the jobs table is filled directly with SQL
  * (pending rows, and finished rows as the worker leaves them), vacuumed and analyzed as autovacuum would, then
- * the claimJobs statement of dist/db/queue-sql.js claims a batch `count` times (committed, as a worker does).
+ * JobStore.claim of dist/ claims a batch `count` times (committed, as a worker does).
  */
 export async function measureClaims(url: string, cases: ClaimCase[], log: (line: string) => void): Promise<ClaimResult[]> {
   await (await createApp(url)).close(); // migrates the schema, as any application start does
   const schema = 'pgqueue';
-  const sql = queueSql(`"${schema}"`);
-  const channels = channelsFor(schema);
   const pool = benchPool(url, 1);
+  const queueDb = QueueDatabase.fromConnectionString(url, schema);
+  const store = new JobStore(queueDb);
+  const sql = queueDb.sql;
   const results: ClaimResult[] = [];
   try {
     for (const c of cases) {
@@ -64,17 +66,14 @@ export async function measureClaims(url: string, cases: ClaimCase[], log: (line:
       await pool.query(`VACUUM (ANALYZE) ${schema}.jobs`);
       const setupSeconds = (now() - setupStart) / 1000;
 
-      // The parameters JobStore.claim passes: types, their default max attempts, batch size, worker id, lease (ms),
-      // events channel, free slots per type. Keep in step with lib/db/job-store.ts when the statement changes.
-      const claim = () =>
-        pool.query(sql.claimJobs, [[JOB_TYPE], [3], CLAIMS.batch, 'bench-claims', 30_000, channels.events, [CLAIMS.batch]]);
-      for (let i = 0; i < 3; i++) await claim(); // warm-up: plan cache, buffers
+      const claim = () => store.claim([JOB_TYPE], [3], [CLAIMS.batch], CLAIMS.batch, 'bench-claims', 30_000);
+      for (let i = 0; i < 8; i++) await claim(); // warm-up: the plan cache settles after 5 runs of a prepared statement
       const times: number[] = [];
       for (let i = 0; i < CLAIMS.count; i++) {
         const start = now();
-        const { rowCount } = await claim();
+        const { length } = await claim();
         times.push(now() - start);
-        if (rowCount !== CLAIMS.batch) throw new Error(`a claim returned ${rowCount} jobs instead of ${CLAIMS.batch}`);
+        if (length !== CLAIMS.batch) throw new Error(`a claim returned ${length} jobs instead of ${CLAIMS.batch}`);
       }
       const size = await storage(url, schema);
       const result = { ...c, ...size, medianMs: median(times), p95Ms: percentile(times, 95), setupSeconds };
@@ -84,6 +83,7 @@ export async function measureClaims(url: string, cases: ClaimCase[], log: (line:
       );
     }
   } finally {
+    await queueDb.close();
     await pool.end();
   }
   return results;
