@@ -11,6 +11,7 @@ import { resolveModuleOptions, type ResolvedModuleOptions } from './pg-queue.opt
 import { RESOLVED_OPTIONS } from './pg-queue.tokens';
 import { JobInserter } from './producer/job-inserter';
 import { JobWatcher } from './producer/job-watcher';
+import { LocalWorker } from './producer/local-worker';
 import { QueueService } from './queue.service';
 import { PgQueueLifecycle } from './worker/pg-queue.lifecycle';
 
@@ -29,7 +30,12 @@ import { PgQueueLifecycle } from './worker/pg-queue.lifecycle';
       inject: [QueueDatabase, RESOLVED_OPTIONS],
       useFactory: (db: QueueDatabase, options: ResolvedModuleOptions) => new JobStore(db, options.preparedStatements),
     },
-    { provide: JobInserter, inject: [JobStore], useFactory: (store: JobStore) => new JobInserter(store) },
+    LocalWorker,
+    {
+      provide: JobInserter,
+      inject: [JobStore, LocalWorker],
+      useFactory: (store: JobStore, local: LocalWorker) => new JobInserter(store, local),
+    },
     { provide: PgListener, inject: [QueueDatabase], useFactory: (db: QueueDatabase) => new PgListener(db) },
     {
       provide: JobWatcher,

@@ -60,7 +60,8 @@ describe('processing jobs', () => {
 
   it('runs a job, stores its progress while running and its result when done, visible through getJob and watch', async () => {
     const enqueued = await app.queue.enqueue('report.generate', { reportId: 'r-1' });
-    expect(enqueued).toMatchObject({ type: 'report.generate', status: 'pending', priority: 100, progress: 0, attempts: 0 });
+    // This app's own worker has a free slot and nothing else waits: the enqueue claims the job as it inserts it.
+    expect(enqueued).toMatchObject({ type: 'report.generate', status: 'running', priority: 100, progress: 0, attempts: 1 });
     expect(typeof enqueued.id).toBe('string');
 
     const updates: JobSnapshot[] = [];
@@ -85,8 +86,8 @@ describe('processing jobs', () => {
 
   it('runs higher priority first, then earlier run_at, then lower id', async () => {
     const hold = gate();
-    const blocker = await app.queue.enqueue('report.generate', { reportId: 'blocker' });
     release.report = hold;
+    const blocker = await app.queue.enqueue('report.generate', { reportId: 'blocker' });
     await waitFor(async () => (await statusOf(blocker.id)) === 'running');
     const low = await app.queue.enqueue('order.step', { n: 1 }, { priority: 10 });
     const high = await app.queue.enqueue('order.step', { n: 2 }, { priority: 500 });

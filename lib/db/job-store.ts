@@ -78,6 +78,24 @@ export class JobStore {
   }
 
   /**
+   * Jobs without key or queue, some of which (`claimMaxAttempts[i]` set) this worker may claim as they are inserted;
+   * see insertPlainJobsClaiming. Rows come back whole, in input order; a claimed one carries its claim token.
+   */
+  async insertClaiming(
+    jobs: NewJobRow[],
+    claimMaxAttempts: Array<number | null>,
+    workerId: string,
+    leaseMs: number,
+    types: string[],
+  ): Promise<Array<JobRow & { claim_token: string | null }>> {
+    const { rows } = await this.db.pool.query<JobRow & { claim_token: string | null }>({
+      ...this.onPool(this.sql.insertPlainJobsClaiming, [jobsDocument(jobs, claimMaxAttempts), workerId, leaseMs, types]),
+      types: repeatedTimestamps,
+    });
+    return rows.sort((a, b) => compareIds(a.id, b.id)); // ids were given in input order
+  }
+
+  /**
    * Any job, with keys and serial queues. A keyed job may meet the job holding its key, so whole rows come back.
    * A `replace` that met a job being claimed at that instant comes back empty from the statement; it is tried again,
    * then finds the job running and queues anew.

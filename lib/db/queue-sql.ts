@@ -18,8 +18,9 @@ export function queueSql(quotedSchema: string) {
   // The jobs to insert, from one JSON array of objects (see jobs-document.ts): parsed once, payloads stay jsonb.
   const jobsDocument = `
     ROWS FROM (jsonb_to_recordset($1::jsonb) AS (type text, payload jsonb, priority int, max_attempts int,
-      run_at timestamptz, delay_ms float8, queue text, job_key text, job_key_mode text))
-    WITH ORDINALITY AS t(type, payload, priority, max_attempts, run_at_given, delay_ms, queue, job_key, job_key_mode, ord)`;
+      run_at timestamptz, delay_ms float8, queue text, job_key text, job_key_mode text, claim_max_attempts int))
+    WITH ORDINALITY AS t(type, payload, priority, max_attempts, run_at_given, delay_ms, queue, job_key, job_key_mode,
+      claim_max_attempts, ord)`;
   // Every job has a payload, so a NULL one was the JSON null.
   const payload = `COALESCE(t.payload, 'null'::jsonb)`;
   const runAt = `COALESCE(t.run_at_given, now() + COALESCE(t.delay_ms, 0) * interval '1 millisecond')`;
@@ -101,6 +102,31 @@ export function queueSql(quotedSchema: string) {
       INSERT INTO ${jobs} (type, payload, priority, max_attempts, run_at)
       SELECT t.type, ${payload}, t.priority, t.max_attempts, ${runAt} FROM ${jobsDocument} ORDER BY t.ord
       RETURNING id::text AS id, run_at, created_at`,
+
+    /**
+     * $1 the jobs document as for insertPlainJobs, where a job this process's worker has a free slot for carries
+     * `claim_max_attempts` (its handler's default), $2 worker id, $3 lease (ms), $4 the types the worker handles.
+     * Such a job is inserted already claimed, as claimJobs would leave it, when nothing the worker could claim instead
+     * is waiting (no due pending job of its types outside serial queues) and its type is not paused. Every job comes
+     * back whole, in input order; a claimed one with its claim token.
+     */
+    insertPlainJobsClaiming: `
+      WITH waiting AS (
+        SELECT EXISTS (SELECT 1 FROM ${jobs}
+                        WHERE status = 'pending' AND queue IS NULL AND type = ANY($4::text[]) AND run_at <= now()) AS any
+      ), input AS (
+        SELECT t.*, (t.claim_max_attempts IS NOT NULL AND t.run_at_given IS NULL AND COALESCE(t.delay_ms, 0) = 0
+                     AND NOT waiting.any AND t.type NOT IN (SELECT type FROM ${paused})) AS claim
+          FROM ${jobsDocument}, waiting
+      )
+      INSERT INTO ${jobs} AS j (type, payload, priority, max_attempts, run_at, status, attempts, started_at, claim_token,
+                                locked_by, lease_expires_at)
+      SELECT t.type, ${payload}, t.priority, CASE WHEN t.claim THEN COALESCE(t.max_attempts, t.claim_max_attempts) ELSE t.max_attempts END,
+             ${runAt}, CASE WHEN t.claim THEN 'running' ELSE 'pending' END, CASE WHEN t.claim THEN 1 ELSE 0 END,
+             CASE WHEN t.claim THEN now() END, CASE WHEN t.claim THEN gen_random_uuid() END, CASE WHEN t.claim THEN $2 END,
+             CASE WHEN t.claim THEN now() + $3::float8 * interval '1 millisecond' END
+        FROM input t ORDER BY t.ord
+      RETURNING ${columns}, claim_token`,
 
     /** $1 ids. */
     selectJobs: `SELECT ${columns} FROM ${jobs} WHERE id = ANY($1::bigint[])`,

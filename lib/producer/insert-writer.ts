@@ -1,8 +1,16 @@
 import type { JobRow } from '../db/job-row';
 import type { JobStore, NewJobRow } from '../db/job-store';
+import type { SlotLender } from './local-worker';
 
-/** Inserted, or this job's own error. */
-export type InsertOutcome = JobRow | Error;
+/** An enqueue waiting for its statement; `lender` has reserved a slot for it when claimMaxAttempts is set. */
+export interface PendingInsert {
+  job: NewJobRow;
+  claimMaxAttempts: number | null;
+  lender?: SlotLender;
+}
+
+/** Inserted (a claimed job with its claim token), or this job's own error. */
+export type InsertOutcome = (JobRow & { claim_token?: string | null }) | Error;
 
 /** Payload bytes (about: JSON characters) one statement carries; a larger payload goes alone. */
 const MAX_STATEMENT_PAYLOAD = 1024 * 1024;
@@ -14,37 +22,46 @@ const MAX_STATEMENT_PAYLOAD = 1024 * 1024;
  * only its own caller and one bad job among n costs about 2 log2(n) statements, not n. Any other failure (a lost
  * connection: maybe committed) is never retried.
  */
-export async function writeInserts(store: JobStore, jobs: NewJobRow[]): Promise<InsertOutcome[]> {
+export async function writeInserts(store: JobStore, inserts: PendingInsert[]): Promise<InsertOutcome[]> {
   const outcomes: InsertOutcome[] = [];
-  for (const statement of byPayloadBudget(jobs)) outcomes.push(...(await writeStatement(store, statement)));
+  for (const statement of byPayloadBudget(inserts)) outcomes.push(...(await writeStatement(store, statement)));
   return outcomes;
 }
 
-async function writeStatement(store: JobStore, jobs: NewJobRow[]): Promise<InsertOutcome[]> {
+async function writeStatement(store: JobStore, inserts: PendingInsert[]): Promise<InsertOutcome[]> {
   try {
-    return await store.insert(jobs);
+    return await insertStatement(store, inserts);
   } catch (error) {
-    if (jobs.length > 1 && isRolledBack(error)) {
-      const half = jobs.length >> 1;
-      const first = await writeStatement(store, jobs.slice(0, half));
-      return first.concat(await writeStatement(store, jobs.slice(half)));
+    if (inserts.length > 1 && isRolledBack(error)) {
+      const half = inserts.length >> 1;
+      const first = await writeStatement(store, inserts.slice(0, half));
+      return first.concat(await writeStatement(store, inserts.slice(half)));
     }
-    return jobs.map(() => asError(error));
+    return inserts.map(() => asError(error));
   }
 }
 
-function* byPayloadBudget(jobs: NewJobRow[]): Generator<NewJobRow[]> {
+/** Claims in the insert only in a statement of plain jobs; next to a serial-queue job, a reserved job stays pending. */
+function insertStatement(store: JobStore, inserts: PendingInsert[]): Promise<InsertOutcome[]> {
+  const jobs = inserts.map((insert) => insert.job);
+  const lender = inserts.find((insert) => insert.lender)?.lender;
+  if (!lender || jobs.some((job) => job.queue !== null)) return store.insert(jobs);
+  const claims = inserts.map((insert) => insert.claimMaxAttempts);
+  return store.insertClaiming(jobs, claims, lender.workerId, lender.leaseMs, lender.types);
+}
+
+function* byPayloadBudget(inserts: PendingInsert[]): Generator<PendingInsert[]> {
   let start = 0;
   let bytes = 0;
-  for (let i = 0; i < jobs.length; i++) {
-    bytes += jobs[i].payload.length;
+  for (let i = 0; i < inserts.length; i++) {
+    bytes += inserts[i].job.payload.length;
     if (bytes > MAX_STATEMENT_PAYLOAD && i > start) {
-      yield jobs.slice(start, i);
+      yield inserts.slice(start, i);
       start = i;
-      bytes = jobs[i].payload.length;
+      bytes = inserts[i].job.payload.length;
     }
   }
-  yield jobs.slice(start);
+  yield inserts.slice(start);
 }
 
 /** An ERROR reported by the server aborts the statement's transaction; FATAL or a broken socket leave it unknown. */

@@ -1,22 +1,33 @@
-import type { JobRow } from '../db/job-row';
+import type { ClaimedJobRow, JobRow } from '../db/job-row';
 import type { JobStore, NewJobRow } from '../db/job-store';
 import { Batcher } from '../worker/batcher';
-import { writeInserts, type InsertOutcome } from './insert-writer';
+import { writeInserts, type InsertOutcome, type PendingInsert } from './insert-writer';
+import type { LocalWorker } from './local-worker';
 
 /**
  * Group commit for enqueues outside a caller's transaction: jobs enqueued while a statement is in flight go
  * together in the next one (one round trip, one commit, one NOTIFY). Each caller's promise settles once its row
- * is committed, with its own job or its own error.
+ * is committed, with its own job or its own error. A job this application's worker has a free slot for is claimed
+ * in the same statement when nothing else is waiting for that slot (see insertPlainJobsClaiming).
  */
 export class JobInserter {
-  private readonly batcher: Batcher<NewJobRow, InsertOutcome>;
+  private readonly batcher: Batcher<PendingInsert, InsertOutcome>;
 
-  constructor(store: JobStore) {
-    this.batcher = new Batcher((jobs) => writeInserts(store, jobs));
+  constructor(
+    store: JobStore,
+    private readonly local: LocalWorker,
+  ) {
+    this.batcher = new Batcher(async (inserts) => {
+      const outcomes = await writeInserts(store, inserts);
+      await Promise.all(inserts.map((insert, i) => settleReservation(insert, outcomes[i])));
+      return outcomes;
+    });
   }
 
   async insert(job: NewJobRow): Promise<JobRow> {
-    const outcome = await this.batcher.add(job);
+    const lender = job.queue === null && job.runAt === null && !job.delayMs ? this.local.current : undefined;
+    const claimMaxAttempts = lender?.reserve(job.type) ?? null;
+    const outcome = await this.batcher.add({ job, claimMaxAttempts, lender: claimMaxAttempts === null ? undefined : lender });
     if (outcome instanceof Error) throw outcome;
     return outcome;
   }
@@ -25,4 +36,11 @@ export class JobInserter {
   idle(): Promise<void> {
     return this.batcher.idle();
   }
+}
+
+/** A reserved slot is either filled by the job claimed as it was inserted, or given back. */
+function settleReservation({ job, lender }: PendingInsert, outcome: InsertOutcome): Promise<void> | void {
+  if (!lender) return;
+  if (!(outcome instanceof Error) && outcome.status === 'running' && outcome.claim_token) return lender.adopt(outcome as ClaimedJobRow);
+  lender.release(job.type);
 }

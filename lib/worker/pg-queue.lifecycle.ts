@@ -18,6 +18,7 @@ import { messages } from '../errors/messages';
 import type { ResolvedModuleOptions } from '../pg-queue.options';
 import { RESOLVED_OPTIONS } from '../pg-queue.tokens';
 import { JobInserter } from '../producer/job-inserter';
+import { LocalWorker } from '../producer/local-worker';
 import { JobWatcher } from '../producer/job-watcher';
 import { WorkerPool } from './worker-pool';
 
@@ -41,6 +42,7 @@ export class PgQueueLifecycle
     private readonly listener: PgListener,
     private readonly watcher: JobWatcher,
     private readonly inserter: JobInserter,
+    private readonly localWorker: LocalWorker,
     private readonly explorer: HandlerExplorer,
     private readonly modules: ModulesContainer,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedModuleOptions,
@@ -71,10 +73,12 @@ export class PgQueueLifecycle
     const { worker, maxPayloadBytes, retention } = this.options;
     this.worker = new WorkerPool(this.db, this.store, this.listener, this.registry, worker, maxPayloadBytes, retention);
     await this.worker.start();
+    this.localWorker.attach(this.worker);
   }
 
   /** Nest destroys modules before any shutdown hook: stop claiming now, so no job starts against torn-down providers. */
   async onModuleDestroy(): Promise<void> {
+    this.localWorker.detach();
     await this.worker?.stopClaiming();
   }
 

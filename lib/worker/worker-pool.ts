@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { ClaimedJobRow } from '../db/job-row';
 import type { Completion, JobStore } from '../db/job-store';
+import type { SlotLender } from '../producer/local-worker';
 import type { PgListener } from '../db/pg-listener';
 import type { QueueDatabase } from '../db/queue-database';
 import type { HandlerRegistry } from '../discovery/handler-registry';
@@ -32,7 +34,7 @@ const FINAL_WRITE_MS = 2000;
  * Claims jobs for the types this process handles and runs them, up to the worker's and each handler's
  * concurrency. Wakes on NOTIFY, on a finished job and on the poll floor; stops in the order DESIGN.md §2 gives.
  */
-export class WorkerPool {
+export class WorkerPool implements SlotLender {
   /** A random id per process start, so a restarted process never passes for its predecessor. */
   readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly logger = new Logger('PgQueueWorker');
@@ -41,6 +43,11 @@ export class WorkerPool {
   /** Jobs whose handler has settled, while their outcome is written: no longer holding a slot. */
   private readonly settling = new Map<string, ActiveJob>();
   private readonly runningByType = new Map<string, number>();
+  /** Slots held for jobs this process is enqueueing and may claim in the insert (see reserve). */
+  private readonly reserved = new Map<string, number>();
+  private reservedTotal = 0;
+  /** Jobs the claim in flight asked for. */
+  private claimRequested = 0;
   private readonly progress: ProgressBuffer;
   private readonly completer: Batcher<Completion, CompletionOutcome>;
   private readonly runner: JobRunner;
@@ -82,6 +89,47 @@ export class WorkerPool {
     this.scheduler = new Scheduler(store, options.pollIntervalMs, () => this.wake(), this.logger);
     this.serialQueues = new SerialQueueKeeper(store, options.pollIntervalMs, () => this.wake(), this.logger);
     this.pruner = new Pruner(store, retention, this.logger);
+  }
+
+  get types(): string[] {
+    return this.registry.types;
+  }
+
+  get leaseMs(): number {
+    return this.options.leaseMs;
+  }
+
+  /**
+   * A slot for a job of `type` this process is about to enqueue, if one is free now: not taken by a claimed job,
+   * another reservation or the claim in flight (prefetched jobs come first). Returns the handler's default max attempts.
+   */
+  reserve(type: string): number | null {
+    const handler = this.registry.get(type);
+    if (this.state !== 'running' || !handler) return null;
+    if (this.active.size + this.reservedTotal + this.claimRequested >= this.options.concurrency) return null;
+    if (this.claimedOf(type) >= this.typeConcurrency(type)) return null;
+    this.reserved.set(type, (this.reserved.get(type) ?? 0) + 1);
+    this.reservedTotal++;
+    return handler.options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  }
+
+  release(type: string): void {
+    this.reserved.set(type, (this.reserved.get(type) ?? 1) - 1);
+    this.reservedTotal--;
+  }
+
+  /** Runs a job claimed by its own insert, in its reserved slot; one that arrives while stopping is handed back. */
+  async adopt(row: ClaimedJobRow): Promise<void> {
+    this.release(row.type);
+    const handler = this.registry.get(row.type);
+    if (this.state === 'running' && handler) {
+      this.active.set(row.id, new ActiveJob(row, handler));
+      this.startWaiting();
+      return;
+    }
+    await this.store.handBack([{ id: row.id, token: row.claim_token, started: false }]).catch((error: Error) => {
+      this.logger.warn(`Handing back job ${row.id} failed; it will be recovered when its lease expires: ${error.message}`);
+    });
   }
 
   /** Jobs this process may hold claimed: its slots plus the prefetch. */
@@ -170,6 +218,7 @@ export class WorkerPool {
       const capacity = this.capacity();
       if (capacity <= 0 || types.length === 0 || this.state !== 'running') return;
       let rows;
+      this.claimRequested = capacity;
       try {
         rows = await this.store.claim(
           types,
@@ -182,6 +231,8 @@ export class WorkerPool {
       } catch (error) {
         this.logger.warn(`Claiming jobs failed: ${(error as Error).message}`);
         return;
+      } finally {
+        this.claimRequested = 0;
       }
       for (const row of rows) {
         const handler = this.registry.get(row.type);
@@ -229,8 +280,8 @@ export class WorkerPool {
    * under the same number again (a claim overlaps one round of writes; a database that falls behind slows claims).
    */
   private capacity(): number {
-    const held = this.active.size + this.settling.size;
-    return Math.min(this.claimLimit - this.active.size, 2 * this.claimLimit - held);
+    const held = this.active.size + this.reservedTotal + this.settling.size;
+    return Math.min(this.claimLimit - this.active.size - this.reservedTotal, 2 * this.claimLimit - held);
   }
 
   private abort(id: string, reason: Error): void {
@@ -280,7 +331,7 @@ export class WorkerPool {
   }
 
   private claimedOf(type: string): number {
-    let count = 0;
+    let count = this.reserved.get(type) ?? 0;
     for (const job of this.active.values()) if (job.type === type) count++;
     return count;
   }
