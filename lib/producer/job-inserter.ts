@@ -18,9 +18,13 @@ export class JobInserter {
     private readonly local: LocalWorker,
   ) {
     this.batcher = new Batcher(async (inserts) => {
-      const outcomes = await writeInserts(store, inserts);
-      await Promise.all(inserts.map((insert, i) => settleReservation(insert, outcomes[i])));
-      return outcomes;
+      let outcomes: InsertOutcome[] = [];
+      try {
+        outcomes = await writeInserts(store, inserts);
+        return outcomes;
+      } finally {
+        await Promise.all(inserts.map((insert, i) => settleReservation(insert, outcomes[i])));
+      }
     });
   }
 
@@ -39,8 +43,9 @@ export class JobInserter {
 }
 
 /** A reserved slot is either filled by the job claimed as it was inserted, or given back. */
-function settleReservation({ job, lender }: PendingInsert, outcome: InsertOutcome): Promise<void> | void {
+function settleReservation({ job, lender }: PendingInsert, outcome: InsertOutcome | undefined): Promise<void> | void {
   if (!lender) return;
-  if (!(outcome instanceof Error) && outcome.status === 'running' && outcome.claim_token) return lender.adopt(outcome as ClaimedJobRow);
+  if (outcome && !(outcome instanceof Error) && outcome.status === 'running' && outcome.claim_token)
+    return lender.adopt(outcome as ClaimedJobRow);
   lender.release(job.type);
 }
