@@ -114,7 +114,7 @@ export function queueSql(quotedSchema: string) {
       WITH waiting AS (
         SELECT EXISTS (SELECT 1 FROM ${jobs}
                         WHERE status = 'pending' AND queue IS NULL AND type = ANY($4::text[]) AND run_at <= now()) AS any
-      ), input AS (
+      ), input AS MATERIALIZED ( -- decided once per row, not once per column that depends on it
         SELECT t.*, (t.claim_max_attempts IS NOT NULL AND t.run_at_given IS NULL AND COALESCE(t.delay_ms, 0) = 0
                      AND NOT waiting.any AND t.type NOT IN (SELECT type FROM ${paused})) AS claim
           FROM ${jobsDocument}, waiting
