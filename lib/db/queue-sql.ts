@@ -119,8 +119,8 @@ export function queueSql(quotedSchema: string) {
                      AND NOT waiting.any AND t.type NOT IN (SELECT type FROM ${paused})) AS claim
           FROM ${jobsDocument}, waiting
       )
-      INSERT INTO ${jobs} AS j (type, payload, priority, max_attempts, run_at, status, attempts, started_at, claim_token,
-                                locked_by, lease_expires_at)
+      INSERT INTO ${jobs} (type, payload, priority, max_attempts, run_at, status, attempts, started_at, claim_token,
+                           locked_by, lease_expires_at)
       SELECT t.type, ${payload}, t.priority, CASE WHEN t.claim THEN COALESCE(t.max_attempts, t.claim_max_attempts) ELSE t.max_attempts END,
              ${runAt}, CASE WHEN t.claim THEN 'running' ELSE 'pending' END, CASE WHEN t.claim THEN 1 ELSE 0 END,
              CASE WHEN t.claim THEN now() END, CASE WHEN t.claim THEN gen_random_uuid() END, CASE WHEN t.claim THEN $2 END,

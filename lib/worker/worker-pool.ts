@@ -45,7 +45,6 @@ export class WorkerPool implements SlotLender {
   private readonly runningByType = new Map<string, number>();
   /** Slots held for jobs this process is enqueueing and may claim in the insert (see reserve). */
   private readonly reserved = new Map<string, number>();
-  private reservedTotal = 0;
   /** Jobs the claim in flight asked for. */
   private claimRequested = 0;
   private readonly progress: ProgressBuffer;
@@ -106,16 +105,24 @@ export class WorkerPool implements SlotLender {
   reserve(type: string): number | null {
     const handler = this.registry.get(type);
     if (this.state !== 'running' || !handler) return null;
-    if (this.active.size + this.reservedTotal + this.claimRequested >= this.options.concurrency) return null;
+    if (this.active.size + this.reservedTotal() + this.claimRequested >= this.options.concurrency) return null;
     if (this.claimedOf(type) >= this.typeConcurrency(type)) return null;
     this.reserved.set(type, (this.reserved.get(type) ?? 0) + 1);
-    this.reservedTotal++;
-    return handler.options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    return this.defaultMaxAttempts(type);
   }
 
   release(type: string): void {
     this.reserved.set(type, (this.reserved.get(type) ?? 1) - 1);
-    this.reservedTotal--;
+  }
+
+  private reservedTotal(): number {
+    let total = 0;
+    for (const count of this.reserved.values()) total += count;
+    return total;
+  }
+
+  private defaultMaxAttempts(type: string): number {
+    return this.registry.get(type)?.options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   }
 
   /** Runs a job claimed by its own insert, in its reserved slot; one that arrives while stopping is handed back. */
@@ -222,7 +229,7 @@ export class WorkerPool implements SlotLender {
       try {
         rows = await this.store.claim(
           types,
-          types.map((type) => this.registry.get(type)?.options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS),
+          types.map((type) => this.defaultMaxAttempts(type)),
           types.map((type) => Math.min(capacity, free.get(type) as number)),
           capacity,
           this.workerId,
@@ -280,8 +287,8 @@ export class WorkerPool implements SlotLender {
    * under the same number again (a claim overlaps one round of writes; a database that falls behind slows claims).
    */
   private capacity(): number {
-    const held = this.active.size + this.reservedTotal + this.settling.size;
-    return Math.min(this.claimLimit - this.active.size - this.reservedTotal, 2 * this.claimLimit - held);
+    const claimed = this.active.size + this.reservedTotal();
+    return Math.min(this.claimLimit - claimed, 2 * this.claimLimit - claimed - this.settling.size);
   }
 
   private abort(id: string, reason: Error): void {
