@@ -37,9 +37,11 @@ describe('query plans', () => {
   let db: TestDatabase;
   let pool: Pool;
   let client: PoolClient;
+  let sql: QueueSql;
 
   beforeAll(async () => {
     db = await createTestDatabase();
+    sql = queueSql(quoteIdent(db.schema));
     const app = await startQueueApp(db, { worker: { enabled: false } }); // migrates the schema
     await app.close();
     // Statistics taken while every job waits and none runs: what a queue table looks like after a quiet spell.
@@ -57,18 +59,15 @@ describe('query plans', () => {
   });
 
   it.each(fencedWrites)('%s reaches the jobs it writes through the primary key, never by scanning running jobs', async (name, args) => {
-    const sql = queueSql(quoteIdent(db.schema));
     await client.query(`PREPARE ${name} AS ${sql[name]}`);
     const { rows } = await client.query(`EXPLAIN (FORMAT JSON) EXECUTE ${name}(${args})`);
     const scans = jobsScans(rows[0]['QUERY PLAN'][0].Plan);
-    expect(scans.length).toBeGreaterThan(0);
     // Other scans (a serial queue's next head) may use their own indexes; none reads all running jobs or the table.
     expect(scans).toContain('Index Scan using jobs_pkey');
     expect(scans.filter((scan) => scan.includes('jobs_lease_idx') || scan.startsWith('Seq Scan'))).toEqual([]);
   });
 
   it("finds expired leases through the rescuer's index", async () => {
-    const sql = queueSql(quoteIdent(db.schema));
     await client.query(`PREPARE rescue AS ${sql.rescueExpiredJobs}`);
     const { rows } = await client.query(`EXPLAIN (FORMAT JSON) EXECUTE rescue(100, 'expired', 'n', 'e')`);
     expect(jobsScans(rows[0]['QUERY PLAN'][0].Plan)).toContain('Index Scan using jobs_lease_idx');
