@@ -14,7 +14,7 @@ import { quoteSchema } from './db/identifiers';
 export interface ResolvedWorkerOptions {
   enabled: boolean;
   concurrency: number;
-  prefetch: number;
+  prefetch: number | 'auto';
   leaseMs: number;
   pollIntervalMs: number;
   shutdownTimeoutMs: number;
@@ -49,7 +49,7 @@ export function resolveModuleOptions(options: PgQueueModuleOptions): ResolvedMod
     worker: {
       enabled: worker.enabled ?? true,
       concurrency,
-      prefetch: integer('worker.prefetch', worker.prefetch ?? 0, 0, 10_000),
+      prefetch: prefetch(worker.prefetch ?? 'auto'),
       leaseMs: integer('worker.leaseMs', worker.leaseMs ?? 30_000, 500),
       pollIntervalMs: integer('worker.pollIntervalMs', worker.pollIntervalMs ?? 1000, 10),
       shutdownTimeoutMs: integer('worker.shutdownTimeoutMs', worker.shutdownTimeoutMs ?? 10_000, 0),
@@ -81,6 +81,14 @@ function resolveRetention(retention: RetentionOptions): ResolvedRetention {
 function integer(option: string, value: unknown, min: number, max = 2 ** 31 - 1): number {
   if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
     throw new PgQueueConfigError(messages.invalidOption(option, value, `an integer from ${min} to ${max}`));
+  }
+  return value as number;
+}
+
+function prefetch(value: unknown): number | 'auto' {
+  if (value === 'auto') return value;
+  if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 10_000) {
+    throw new PgQueueConfigError(messages.invalidOption('worker.prefetch', value, "'auto' or an integer from 0 to 10000"));
   }
   return value as number;
 }

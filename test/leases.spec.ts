@@ -23,7 +23,14 @@ class LeaseHandlers {
     ctx.signal.addEventListener('abort', () => seen.push({ id: ctx.job.id, event: 'aborted', reason: ctx.signal.reason }));
     await new Promise(() => undefined); // never settles, ignores its signal
   }
+
+  @JobHandler('reads-signal-late', { timeoutMs: 100, maxAttempts: 1 })
+  async readsSignalLate(_: unknown, ctx: JobContext) {
+    await readSignal.opened; // opened by the test once the job has timed out
+    seen.push({ id: ctx.job.id, event: `signal read: aborted ${ctx.signal.aborted}`, reason: ctx.signal.reason });
+  }
 }
+let readSignal = gate();
 
 describe('leases, fencing and timeouts', () => {
   let db: TestDatabase;
@@ -93,6 +100,17 @@ describe('leases, fencing and timeouts', () => {
       'started attempt 1',
       'started attempt 2',
     ]);
+  });
+
+  it('gives a handler that first reads its signal after the timeout a signal already aborted with the reason', async () => {
+    readSignal = gate();
+    const { id } = await app.queue.enqueue('reads-signal-late', {});
+    await waitFor(async () => (await job(id)).status === 'failed', { message: 'timed out' });
+    readSignal.open();
+    await waitFor(() => seen.events.some((e) => e.id === id && e.event.startsWith('signal read')));
+    const read = seen.events.find((e) => e.id === id && e.event.startsWith('signal read'));
+    expect(read?.event).toBe('signal read: aborted true');
+    expect(read?.reason).toBeInstanceOf(JobTimeoutError);
   });
 
   it('recovers a running job whose lease expired, counting the attempt, and fails it once attempts run out', async () => {

@@ -220,6 +220,7 @@ describe('PgQueueModule', () => {
     ['concurrency 0', { connectionString: 'postgres://x', worker: { concurrency: 0 } }],
     ['leaseMs 10', { connectionString: 'postgres://x', worker: { leaseMs: 10 } }],
     ['prefetch -1', { connectionString: 'postgres://x', worker: { prefetch: -1 } }],
+    ["prefetch 'fast'", { connectionString: 'postgres://x', worker: { prefetch: 'fast' as 'auto' } }],
     ['maxPayloadBytes over 64 MiB', { connectionString: 'postgres://x', maxPayloadBytes: 64 * 1024 * 1024 + 1 }],
     ['preparedStatements not a boolean', { connectionString: 'postgres://x', preparedStatements: 'no' as unknown as boolean }],
   ])('rejects module options with %s at bootstrap', async (_, options) => {

@@ -41,8 +41,11 @@ export interface ScheduleRow {
   declared_in: 'runtime' | 'code';
 }
 
-/** A claimed row also carries the token that fences the worker's writes. */
-export interface ClaimedJobRow extends JobRow {
+/** What a worker reads of a job it claims, with the token that fences its writes about the job. */
+export interface ClaimedJobRow extends Pick<
+  JobRow,
+  'id' | 'type' | 'queue' | 'priority' | 'payload' | 'progress' | 'stage' | 'attempts' | 'run_at' | 'created_at'
+> {
   claim_token: string;
   max_attempts: number;
   started_at: Date;

@@ -153,9 +153,10 @@ export class JobStore {
     workerId: string,
     leaseMs: number,
   ): Promise<ClaimedJobRow[]> {
-    const { rows } = await this.db.pool.query<ClaimedJobRow>(
-      this.onPool(this.sql.claimJobs, [types, defaultMaxAttempts, limit, workerId, leaseMs, this.channels.events, perType]),
-    );
+    const { rows } = await this.db.pool.query<ClaimedJobRow>({
+      ...this.onPool(this.sql.claimJobs, [types, defaultMaxAttempts, limit, workerId, leaseMs, this.channels.events, perType]),
+      types: repeatedTimestamps,
+    });
     return rows;
   }
 

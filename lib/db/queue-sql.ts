@@ -11,6 +11,9 @@ export function queueSql(quotedSchema: string) {
   const schedules = `${quotedSchema}.schedules`;
   const columns = `id::text AS id, type, queue, status, priority, payload, progress, stage, attempts, max_attempts,
     run_at, created_at, started_at, finished_at, last_error, result, job_key`;
+  // What a worker reads of a job it claims (ClaimedJobRow).
+  const claimedColumns = `j.id::text AS id, j.type, j.queue, j.priority, j.payload, j.progress, j.stage, j.attempts,
+    j.max_attempts, j.run_at, j.created_at, j.started_at, j.claim_token`;
   const released = 'claim_token = NULL, lease_expires_at = NULL, locked_by = NULL';
   // Runs pg_notify at most once, only when the named CTE produced a row; the count keeps the CTE evaluated.
   const notifyIfAny = (cte: string, channelParam: string, where = 'true') =>
@@ -191,9 +194,7 @@ export function queueSql(quotedSchema: string) {
                lease_expires_at = now() + $5::float8 * interval '1 millisecond'
           FROM chosen c, unnest($1::text[], $2::int[]) AS d(type, max_attempts)
          WHERE j.id = c.id AND d.type = j.type
-        RETURNING j.id::text AS id, j.type, j.queue, j.status, j.priority, j.payload, j.progress, j.stage,
-                  j.attempts, j.max_attempts, j.run_at, j.created_at, j.started_at, j.finished_at,
-                  j.last_error, j.result, j.job_key, j.claim_token
+        RETURNING ${claimedColumns}
       )
       SELECT claimed.* FROM claimed, (${notifyIfAny('claimed', '$6')}) n
        ORDER BY priority DESC, run_at, id::bigint`,

@@ -8,10 +8,12 @@ export interface WorkerOptions {
   concurrency?: number;
   /**
    * Jobs claimed ahead, beyond the free slots, and kept leased in memory so a slot that frees up starts the next job
-   * without a round trip. Unstarted ones are handed back at shutdown. 0 claims only what can start at once (fairer when
-   * several processes share long jobs). @default the worker's concurrency
+   * without a round trip; unstarted ones are handed back at shutdown. `'auto'` claims ahead as many jobs of each type
+   * as this process has lately been starting in 10 ms (none while it starts fewer than one per 10 ms; at most 1000),
+   * so a job claimed ahead waits for its slot about 10 ms. A number claims that many ahead of each type; `0` claims only what can start at once, so a job enqueued later with a higher priority always starts
+   * before lower-priority jobs that have not started yet. @default 'auto'
    */
-  prefetch?: number;
+  prefetch?: number | 'auto';
   /** How long a claim stays valid without a heartbeat; a dead worker's jobs are recovered after it. @default 30000 */
   leaseMs?: number;
   /** Poll floor: how often to look for due jobs when no notification arrives. @default 1000 */

@@ -4,7 +4,6 @@ import type { JobHandlerDefinition } from '../discovery/job-handler.definition';
 
 /** A job this process has claimed: waiting for a slot of its type, running, or writing its outcome. */
 export class ActiveJob {
-  readonly controller = new AbortController();
   readonly lease: JobLease;
   started = false;
   /** The handler has settled; only the outcome write remains. */
@@ -12,6 +11,11 @@ export class ActiveJob {
   /** The heartbeat found the lease gone: nothing more may be written about this job. */
   leaseLost = false;
   settled?: Promise<void>;
+  /** Called when the job is aborted; the runner uses it to stop waiting for the handler. */
+  onAbort?: (reason: unknown) => void;
+  // Created on the first read of `signal`: most handlers never read it, and an AbortController is not free.
+  private controller?: AbortController;
+  private abortedWith?: { reason: unknown };
 
   constructor(
     readonly row: ClaimedJobRow,
@@ -22,5 +26,29 @@ export class ActiveJob {
 
   get type(): string {
     return this.row.type;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.abortedWith) this.controller.abort(this.abortedWith.reason);
+    }
+    return this.controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.abortedWith !== undefined;
+  }
+
+  /** Why the job was aborted (timeout, cancellation, lost lease, shutdown deadline), if it was. */
+  get abortReason(): unknown {
+    return this.abortedWith?.reason;
+  }
+
+  abort(reason: unknown): void {
+    if (this.abortedWith) return;
+    this.abortedWith = { reason };
+    this.controller?.abort(reason);
+    this.onAbort?.(reason);
   }
 }

@@ -21,10 +21,14 @@ export class JobExecutionContext implements JobContext {
 
   constructor(
     readonly job: JobInfo,
-    readonly signal: AbortSignal,
+    private readonly source: { readonly signal: AbortSignal },
     private readonly report: (percent: number, stage: string | undefined) => void,
     readonly logger: Logger,
   ) {}
+
+  get signal(): AbortSignal {
+    return this.source.signal;
+  }
 
   async progress(percent: number, stage?: string): Promise<void> {
     if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) {

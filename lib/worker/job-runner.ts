@@ -19,6 +19,7 @@ const PERSIST_RETRY_MAX_MS = 2000;
 /** Runs one claimed job: builds its context, enforces its timeout, and records the outcome, fenced by its token. */
 export class JobRunner {
   private readonly logger = new Logger('PgQueueWorker');
+  private readonly handlerLoggers = new Map<string, Logger>();
 
   constructor(
     private readonly store: JobStore,
@@ -32,7 +33,7 @@ export class JobRunner {
 
   /** Never rejects. `handlerDone` runs once the handler has settled, before its outcome is written. */
   async run(job: ActiveJob, handlerDone: () => void): Promise<void> {
-    const { row, handler, controller } = job;
+    const { row, handler } = job;
     const ctx = new JobExecutionContext(
       {
         id: row.id,
@@ -45,19 +46,17 @@ export class JobRunner {
         runAt: row.run_at,
         startedAt: row.started_at,
       },
-      controller.signal,
+      job,
       (percent, stage) => !job.finishing && this.progress.record(job.lease, percent, stage),
-      new Logger(`PgQueue:${row.type}`),
+      this.loggerFor(row.type),
     );
     const timeoutMs = handler.options.timeoutMs;
-    const timer = timeoutMs
-      ? setTimeout(() => controller.abort(new JobTimeoutError(messages.jobTimedOut(timeoutMs))), timeoutMs)
-      : undefined;
+    const timer = timeoutMs ? setTimeout(() => job.abort(new JobTimeoutError(messages.jobTimedOut(timeoutMs))), timeoutMs) : undefined;
     let outcome: Outcome;
     try {
-      outcome = { ok: true, result: await untilAborted(handler.invoke(row.payload, ctx), controller.signal) };
+      outcome = { ok: true, result: await untilAborted(handler.invoke(row.payload, ctx), job) };
     } catch (error) {
-      outcome = { ok: false, error: controller.signal.aborted ? controller.signal.reason : error };
+      outcome = { ok: false, error: job.aborted ? job.abortReason : error };
     } finally {
       clearTimeout(timer);
       job.finishing = true;
@@ -74,8 +73,14 @@ export class JobRunner {
     }
   }
 
+  private loggerFor(type: string): Logger {
+    let logger = this.handlerLoggers.get(type);
+    if (!logger) this.handlerLoggers.set(type, (logger = new Logger(`PgQueue:${type}`)));
+    return logger;
+  }
+
   private async settle(job: ActiveJob, outcome: Outcome): Promise<void> {
-    const reason = job.controller.signal.aborted ? job.controller.signal.reason : undefined;
+    const reason = job.abortReason;
     // Cancelled or no longer ours: the database already says what happened; any write would be fenced off.
     if (reason instanceof JobCancelledError || reason instanceof LeaseLostError) return;
     if (outcome.ok === 'snooze') return this.snooze(job, outcome.delayMs);
@@ -156,14 +161,13 @@ function isInstance(value: unknown, type: abstract new (...args: never[]) => unk
   }
 }
 
-/** Settles with the handler, or rejects with the signal's reason as soon as it aborts. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+/** Settles with the handler, or rejects with the job's abort reason as soon as it is aborted. */
+function untilAborted<T>(work: Promise<T>, job: ActiveJob): Promise<T> {
   work.catch(() => undefined); // a handler that rejects after being abandoned must not crash the process
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (job.aborted) return Promise.reject(job.abortReason);
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    job.onAbort = reject;
+    work.then(resolve, reject);
   });
 }
 

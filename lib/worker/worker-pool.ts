@@ -13,6 +13,7 @@ import { DEFAULT_MAX_ATTEMPTS } from '../pg-queue.constants';
 import type { ResolvedRetention, ResolvedWorkerOptions } from '../pg-queue.options';
 import { ActiveJob } from './active-job';
 import { Batcher } from './batcher';
+import { ClaimAhead } from './claim-ahead';
 import { writeCompletions, type CompletionOutcome } from './completion-writer';
 import { JobRunner } from './job-runner';
 import { LeaseKeeper } from './lease-keeper';
@@ -40,9 +41,15 @@ export class WorkerPool implements SlotLender {
   private readonly logger = new Logger('PgQueueWorker');
   /** Claimed jobs waiting for a slot or running. */
   private readonly active = new Map<string, ActiveJob>();
+  /** The claimed jobs not started yet, in claim order. */
+  private waiting: ActiveJob[] = [];
   /** Jobs whose handler has settled, while their outcome is written: no longer holding a slot. */
   private readonly settling = new Map<string, ActiveJob>();
+  /** Claimed jobs (waiting or running) of each type. */
+  private readonly activeByType = new Map<string, number>();
   private readonly runningByType = new Map<string, number>();
+  private running = 0;
+  private readonly claimAhead: ClaimAhead;
   /** Slots held for jobs this process is enqueueing and may claim in the insert (see reserve). */
   private readonly reserved = new Map<string, number>();
   /** Jobs the claim in flight asked for. */
@@ -74,6 +81,7 @@ export class WorkerPool implements SlotLender {
     private readonly maxPayloadBytes: number,
     retention: ResolvedRetention,
   ) {
+    this.claimAhead = new ClaimAhead(options.prefetch);
     this.progress = new ProgressBuffer(store, this.logger);
     this.completer = new Batcher((completions) => writeCompletions(store, completions, retention.completedMs === 0));
     this.runner = new JobRunner(store, this.progress, this.completer, options.leaseMs, maxPayloadBytes);
@@ -130,7 +138,7 @@ export class WorkerPool implements SlotLender {
     this.release(row.type);
     const handler = this.registry.get(row.type);
     if (this.state === 'running' && handler) {
-      this.active.set(row.id, new ActiveJob(row, handler));
+      this.track(new ActiveJob(row, handler));
       this.startWaiting();
       return;
     }
@@ -139,9 +147,9 @@ export class WorkerPool implements SlotLender {
     });
   }
 
-  /** Jobs this process may hold claimed: its slots plus the prefetch. */
+  /** Jobs this process may hold claimed: its slots plus those claimed ahead. */
   private get claimLimit(): number {
-    return this.options.concurrency + this.options.prefetch;
+    return this.options.concurrency + this.claimAhead.total(this.registry.types);
   }
 
   private get refillAt(): number {
@@ -187,8 +195,9 @@ export class WorkerPool implements SlotLender {
       Promise.all([this.rescuer.stop(), this.scheduler.stop(), this.serialQueues.stop(), this.pruner.stop(), this.claiming]),
       deadline,
     );
-    const unstarted = [...this.active.values()].filter((job) => !job.started);
-    unstarted.forEach((job) => this.active.delete(job.lease.id));
+    const unstarted = this.waiting;
+    this.waiting = [];
+    unstarted.forEach((job) => this.untrack(job));
     await untilDeadline(
       this.store.handBack(unstarted.map((job) => ({ ...job.lease, started: false }))).catch((error: Error) => {
         this.logger.warn(
@@ -220,6 +229,7 @@ export class WorkerPool implements SlotLender {
       // One turn of the event loop first: jobs finishing together free their slots before the claim is sized.
       await new Promise((resolve) => setImmediate(resolve));
       this.claimAgain = false;
+      this.claimAhead.measure();
       const free = new Map(this.registry.types.map((type) => [type, this.typeClaimLimit(type) - this.claimedOf(type)]));
       const types = [...free.keys()].filter((type) => (free.get(type) as number) > 0);
       const capacity = this.capacity();
@@ -244,34 +254,57 @@ export class WorkerPool implements SlotLender {
       for (const row of rows) {
         const handler = this.registry.get(row.type);
         // A cancellation may overtake its job's claim: the job is cancelled in the database, nothing to run.
-        if (handler && !this.cancelled.has(row.id)) this.active.set(row.id, new ActiveJob(row, handler));
+        if (handler && !this.cancelled.has(row.id)) this.track(new ActiveJob(row, handler));
       }
       this.startWaiting();
       if (rows.length === capacity) this.claimAgain = true;
     } while (this.claimAgain && this.state === 'running');
   }
 
-  /** Starts claimed jobs, in claim order, as far as their handlers' concurrency allows. */
+  private track(job: ActiveJob): void {
+    this.active.set(job.lease.id, job);
+    this.waiting.push(job);
+    this.activeByType.set(job.type, (this.activeByType.get(job.type) ?? 0) + 1);
+  }
+
+  /** Forgets a claimed job that leaves `active` (its caller has taken it out of `waiting` if it had not started). */
+  private untrack(job: ActiveJob): void {
+    this.active.delete(job.lease.id);
+    this.activeByType.set(job.type, (this.activeByType.get(job.type) ?? 1) - 1);
+  }
+
+  /** Starts claimed jobs, in claim order, as far as the worker's and their handlers' concurrency allow. */
   private startWaiting(): void {
     if (this.state !== 'running') return;
-    for (const job of this.active.values()) {
-      if (job.started || (this.runningByType.get(job.type) ?? 0) >= this.typeConcurrency(job.type)) continue;
-      job.started = true;
-      this.runningByType.set(job.type, (this.runningByType.get(job.type) ?? 0) + 1);
-      // The slot frees as soon as the handler settles; the outcome is written meanwhile (and batched with others).
-      job.settled = this.runner
-        .run(job, () => {
-          this.active.delete(job.lease.id);
-          this.settling.set(job.lease.id, job);
-          this.runningByType.set(job.type, (this.runningByType.get(job.type) ?? 1) - 1);
-          this.startWaiting();
-          this.refill();
-        })
-        .finally(() => {
-          this.settling.delete(job.lease.id);
-          this.refill();
-        });
+    const skipped: ActiveJob[] = [];
+    let next = 0;
+    for (; next < this.waiting.length && this.running < this.options.concurrency; next++) {
+      const job = this.waiting[next];
+      if ((this.runningByType.get(job.type) ?? 0) >= this.typeConcurrency(job.type)) skipped.push(job);
+      else this.startJob(job);
     }
+    if (next > 0) this.waiting.splice(0, next, ...skipped);
+  }
+
+  private startJob(job: ActiveJob): void {
+    job.started = true;
+    this.running++;
+    this.runningByType.set(job.type, (this.runningByType.get(job.type) ?? 0) + 1);
+    this.claimAhead.started(job.type);
+    // The slot frees as soon as the handler settles; the outcome is written meanwhile (and batched with others).
+    job.settled = this.runner
+      .run(job, () => {
+        this.untrack(job);
+        this.settling.set(job.lease.id, job);
+        this.running--;
+        this.runningByType.set(job.type, (this.runningByType.get(job.type) ?? 1) - 1);
+        this.startWaiting();
+        this.refill();
+      })
+      .finally(() => {
+        this.settling.delete(job.lease.id);
+        this.refill();
+      });
   }
 
   /**
@@ -283,7 +316,7 @@ export class WorkerPool implements SlotLender {
   }
 
   /**
-   * How many more jobs to claim: up to the slots plus the prefetch, while the outcomes still being written stay
+   * How many more jobs to claim: up to the slots plus those claimed ahead, while the outcomes still being written stay
    * under the same number again (a claim overlaps one round of writes; a database that falls behind slows claims).
    */
   private capacity(): number {
@@ -295,9 +328,10 @@ export class WorkerPool implements SlotLender {
     const job = this.active.get(id);
     if (!job) return;
     if (!job.started) {
-      this.active.delete(id);
+      this.untrack(job);
+      this.waiting = this.waiting.filter((waiting) => waiting !== job);
       this.wake();
-    } else if (!job.finishing) job.controller.abort(reason);
+    } else if (!job.finishing) job.abort(reason);
   }
 
   private abortCancelled(id: string): void {
@@ -338,15 +372,12 @@ export class WorkerPool implements SlotLender {
   }
 
   private claimedOf(type: string): number {
-    let count = this.reserved.get(type) ?? 0;
-    for (const job of this.active.values()) if (job.type === type) count++;
-    return count;
+    return (this.reserved.get(type) ?? 0) + (this.activeByType.get(type) ?? 0);
   }
 
-  /** A type's slots plus its share of the prefetch (never more than its slots). */
+  /** A type's slots plus the jobs of that type to claim ahead. */
   private typeClaimLimit(type: string): number {
-    const slots = this.typeConcurrency(type);
-    return slots + Math.min(slots, this.options.prefetch);
+    return this.typeConcurrency(type) + this.claimAhead.forType(type);
   }
 
   private typeConcurrency(type: string): number {
@@ -371,7 +402,7 @@ export class WorkerPool implements SlotLender {
     await untilDeadline(Promise.all(settled()), deadline);
     if (this.active.size > 0) {
       const reason = new WorkerShutdownError(messages.shutdownDeadline(this.options.shutdownTimeoutMs));
-      for (const job of this.active.values()) if (!job.finishing) job.controller.abort(reason);
+      for (const job of this.active.values()) if (!job.finishing) job.abort(reason);
     }
     await Promise.all(settled());
     await this.completer.idle();
