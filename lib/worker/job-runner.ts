@@ -29,6 +29,8 @@ export class JobRunner {
     private readonly persistRetryMs: number,
     /** Results are held to the payload limit (and so kept far below jsonb's). */
     private readonly maxResultBytes: number,
+    /** Told when a job went back to pending (a retry or a snooze) and is due again in `dueInMs`. */
+    private readonly requeued: (dueInMs: number) => void = () => undefined,
   ) {}
 
   /** Never rejects. `handlerDone` runs once the handler has settled, before its outcome is written. */
@@ -92,7 +94,10 @@ export class JobRunner {
 
   private async snooze(job: ActiveJob, delayMs: number): Promise<void> {
     const latest = this.progress.latestFor(job.lease.id);
-    await this.persist(job, () => this.store.snooze(job.lease, delayMs, latest?.percent ?? job.row.progress, latest?.stage ?? null));
+    const accepted = await this.persist(job, () =>
+      this.store.snooze(job.lease, delayMs, latest?.percent ?? job.row.progress, latest?.stage ?? null),
+    );
+    if (accepted) this.requeued(delayMs);
   }
 
   private async complete(job: ActiveJob, result: unknown): Promise<void> {
@@ -135,6 +140,7 @@ export class JobRunner {
         final,
       }),
     );
+    if (status === 'pending') this.requeued(retryDelay);
     if (status === 'failed') this.logger.warn(`Job #${row.id} (${row.type}) failed for good after ${row.attempts} attempt(s).`);
   }
 

@@ -69,6 +69,11 @@ export class WorkerPool implements SlotLender {
   private state: State = 'idle';
   private claiming?: Promise<void>;
   private claimAgain = false;
+  /**
+   * Claimable jobs may be waiting that this worker left for lack of room (a full claim, a type at its limit, no free
+   * slot when woken): a slot that frees then claims again. Otherwise a finished job claims nothing: new jobs notify.
+   */
+  private leftBehind = false;
   private pollTimer?: NodeJS.Timeout;
   private stopped?: Promise<void>;
 
@@ -84,7 +89,10 @@ export class WorkerPool implements SlotLender {
     this.claimAhead = new ClaimAhead(options.prefetch);
     this.progress = new ProgressBuffer(store, this.logger);
     this.completer = new Batcher((completions) => writeCompletions(store, completions, retention.completedMs === 0));
-    this.runner = new JobRunner(store, this.progress, this.completer, options.leaseMs, maxPayloadBytes);
+    // A job due again at once is claimed now; later ones are found by the poll, as delayed jobs are.
+    this.runner = new JobRunner(store, this.progress, this.completer, options.leaseMs, maxPayloadBytes, (dueInMs) => {
+      if (dueInMs <= 0) this.wake();
+    });
     this.leaseKeeper = new LeaseKeeper(
       store,
       options.leaseMs,
@@ -233,24 +241,31 @@ export class WorkerPool implements SlotLender {
       const free = new Map(this.registry.types.map((type) => [type, this.typeClaimLimit(type) - this.claimedOf(type)]));
       const types = [...free.keys()].filter((type) => (free.get(type) as number) > 0);
       const capacity = this.capacity();
-      if (capacity <= 0 || types.length === 0 || this.state !== 'running') return;
+      if (this.state !== 'running') return;
+      if (capacity <= 0 || types.length === 0) {
+        this.leftBehind = true;
+        return;
+      }
+      const perType = types.map((type) => Math.min(capacity, free.get(type) as number));
       let rows;
       this.claimRequested = capacity;
       try {
         rows = await this.store.claim(
           types,
           types.map((type) => this.defaultMaxAttempts(type)),
-          types.map((type) => Math.min(capacity, free.get(type) as number)),
+          perType,
           capacity,
           this.workerId,
           this.options.leaseMs,
         );
       } catch (error) {
+        this.leftBehind = true;
         this.logger.warn(`Claiming jobs failed: ${(error as Error).message}`);
         return;
       } finally {
         this.claimRequested = 0;
       }
+      this.leftBehind = rows.length === capacity || types.length < free.size || filledAnyType(rows, types, perType);
       for (const row of rows) {
         const handler = this.registry.get(row.type);
         // A cancellation may overtake its job's claim: the job is cancelled in the database, nothing to run.
@@ -312,7 +327,7 @@ export class WorkerPool implements SlotLender {
    * Notifications and the poll floor still claim for any free slot.
    */
   private refill(): void {
-    if (this.capacity() >= this.refillAt || this.active.size === 0) this.wake();
+    if (this.leftBehind && (this.capacity() >= this.refillAt || this.active.size === 0)) this.wake();
   }
 
   /**
@@ -413,4 +428,11 @@ export class WorkerPool implements SlotLender {
     this.state = 'stopped';
     this.logger.log(`Worker ${this.workerId} stopped.`);
   }
+}
+
+/** Whether a claim returned as many jobs of some type as it asked for: more of that type may be waiting. */
+function filledAnyType(rows: ClaimedJobRow[], types: string[], perType: number[]): boolean {
+  const claimed = new Map<string, number>();
+  for (const row of rows) claimed.set(row.type, (claimed.get(row.type) ?? 0) + 1);
+  return types.some((type, i) => (claimed.get(type) ?? 0) >= perType[i]);
 }
