@@ -30,7 +30,7 @@ export class JobRunner {
     /** Results are held to the payload limit (and so kept far below jsonb's). */
     private readonly maxResultBytes: number,
     /** Told when a job went back to pending (a retry or a snooze) and is due again in `dueInMs`. */
-    private readonly requeued: (dueInMs: number) => void = () => undefined,
+    private readonly requeued: (dueInMs: number) => void,
   ) {}
 
   /** Never rejects. `handlerDone` runs once the handler has settled, before its outcome is written. */
