@@ -60,6 +60,7 @@ describe('when a worker claims again', () => {
     const app = await startQueueApp(db, { providers: [RefillHandlers], worker: NO_POLL });
     try {
       await waitFor(() => claims.mock.calls.length > 0, { message: 'the claim at start' });
+      await claims.mock.results[0].value; // an enqueue during a claim in flight would go the claim's way instead
       const before = claims.mock.calls.length;
       for (let i = 0; i < 5; i++) {
         const job = await app.queue.enqueue('refill.noop', { i });
