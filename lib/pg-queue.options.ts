@@ -78,19 +78,15 @@ function resolveRetention(retention: RetentionOptions): ResolvedRetention {
   };
 }
 
-function integer(option: string, value: unknown, min: number, max = 2 ** 31 - 1): number {
+function integer(option: string, value: unknown, min: number, max = 2 ** 31 - 1, expected = `an integer from ${min} to ${max}`): number {
   if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
-    throw new PgQueueConfigError(messages.invalidOption(option, value, `an integer from ${min} to ${max}`));
+    throw new PgQueueConfigError(messages.invalidOption(option, value, expected));
   }
   return value as number;
 }
 
 function prefetch(value: unknown): number | 'auto' {
-  if (value === 'auto') return value;
-  if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 10_000) {
-    throw new PgQueueConfigError(messages.invalidOption('worker.prefetch', value, "'auto' or an integer from 0 to 10000"));
-  }
-  return value as number;
+  return value === 'auto' ? value : integer('worker.prefetch', value, 0, 10_000, "'auto' or an integer from 0 to 10000");
 }
 
 function flag(option: string, value: unknown): boolean {

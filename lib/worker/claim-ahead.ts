@@ -1,7 +1,7 @@
 /** With `prefetch: 'auto'`, each type claims ahead about this much of its own work, measured by how fast it starts jobs. */
-export const AUTO_AHEAD_MS = 10;
+const AUTO_AHEAD_MS = 10;
 /** The most jobs `prefetch: 'auto'` claims ahead, across types. */
-export const AUTO_AHEAD_MAX = 1000;
+const AUTO_AHEAD_MAX = 1000;
 /** How fast the measured start rate follows a change: about two thirds of the way within this time. */
 const RATE_SMOOTHING_MS = 100;
 
@@ -14,29 +14,26 @@ interface StartRate {
 }
 
 /**
- * How many jobs to claim beyond the free slots. A fixed number, or (`'auto'`) for each type the jobs it starts
- * in AUTO_AHEAD_MS at its recent pace: none for handlers slower than a claim's round trip, so a job claimed ahead
- * waits in memory about as long as a claim would have taken, never seconds.
+ * How many jobs to claim beyond the free slots. A fixed number, or (`'auto'`) for each type the jobs it starts in
+ * AUTO_AHEAD_MS at its recent pace: none while it starts fewer than one per AUTO_AHEAD_MS, so a job claimed ahead
+ * waits in memory for its slot about that long, never seconds.
  */
 export class ClaimAhead {
   private readonly rates = new Map<string, StartRate>();
 
-  constructor(
-    private readonly prefetch: number | 'auto',
-    private readonly now: () => number = () => performance.now(),
-  ) {}
+  constructor(private readonly prefetch: number | 'auto') {}
 
   /** Counts a job of `type` starting. */
   started(type: string): void {
     if (this.prefetch !== 'auto') return;
     const rate = this.rates.get(type);
     if (rate) rate.started++;
-    else this.rates.set(type, { started: 1, at: this.now(), perMs: 0 });
+    else this.rates.set(type, { started: 1, at: performance.now(), perMs: 0 });
   }
 
   /** Folds the starts counted since the last call into each type's rate; call once before sizing a claim. */
   measure(): void {
-    const now = this.now();
+    const now = performance.now();
     for (const rate of this.rates.values()) {
       const elapsed = now - rate.at;
       if (elapsed <= 0) continue;

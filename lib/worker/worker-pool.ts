@@ -323,8 +323,9 @@ export class WorkerPool implements SlotLender {
   }
 
   /**
-   * Claims in batches, not a claim per finished job: once a quarter of what may be held is free, or when idle.
-   * Notifications and the poll floor still claim for any free slot.
+   * After a job frees its slot, claims again only if jobs were left behind, and then in batches, not a claim per
+   * finished job: once a quarter of what may be held is free, or when idle. Notifications and the poll floor still
+   * claim for any free slot.
    */
   private refill(): void {
     if (this.leftBehind && (this.capacity() >= this.refillAt || this.active.size === 0)) this.wake();
