@@ -28,7 +28,7 @@ import { PgQueueLifecycle } from './worker/pg-queue.lifecycle';
     {
       provide: JobStore,
       inject: [QueueDatabase, RESOLVED_OPTIONS],
-      useFactory: (db: QueueDatabase, options: ResolvedModuleOptions) => new JobStore(db, options.preparedStatements),
+      useFactory: (db: QueueDatabase, options: ResolvedModuleOptions) => new JobStore(db, options.preparedStatements, options.queryTimeoutMs),
     },
     LocalWorker,
     {

@@ -28,6 +28,7 @@ export interface ResolvedModuleOptions {
   migrate: boolean;
   maxPayloadBytes: number;
   preparedStatements: boolean;
+  queryTimeoutMs: number;
   worker: ResolvedWorkerOptions;
   retention: ResolvedRetention;
 }
@@ -46,6 +47,7 @@ export function resolveModuleOptions(options: PgQueueModuleOptions): ResolvedMod
     migrate: options.migrate ?? true,
     maxPayloadBytes: integer('maxPayloadBytes', options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, 1, MAX_PAYLOAD_BYTES_LIMIT),
     preparedStatements: flag('preparedStatements', options.preparedStatements ?? true),
+    queryTimeoutMs: integer('queryTimeoutMs', options.queryTimeoutMs ?? 30_000, 100),
     worker: {
       enabled: worker.enabled ?? true,
       concurrency,

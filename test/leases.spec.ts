@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { JobHandler, JobTimeoutError, LeaseLostError, type JobContext } from '../lib';
 import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
+import { LogCapture } from './support/log-capture';
 import { gate, Recorder, startQueueApp, type QueueApp } from './support/queue-app';
 
 const LEASE_MS = 1000;
@@ -21,7 +22,8 @@ class LeaseHandlers {
   async hangs(_: unknown, ctx: JobContext) {
     seen.push({ id: ctx.job.id, event: `started attempt ${ctx.job.attempt}` });
     ctx.signal.addEventListener('abort', () => seen.push({ id: ctx.job.id, event: 'aborted', reason: ctx.signal.reason }));
-    await new Promise(() => undefined); // never settles, ignores its signal
+    await releaseHung.opened; // ignores its signal until the test lets it go
+    seen.push({ id: ctx.job.id, event: `returned attempt ${ctx.job.attempt}` });
   }
 
   @JobHandler('reads-signal-late', { timeoutMs: 100, maxAttempts: 1 })
@@ -31,6 +33,7 @@ class LeaseHandlers {
   }
 }
 let readSignal = gate();
+let releaseHung = gate();
 
 describe('leases, fencing and timeouts', () => {
   let db: TestDatabase;
@@ -42,6 +45,7 @@ describe('leases, fencing and timeouts', () => {
   });
   afterAll(async () => {
     finishLongJob.open();
+    releaseHung.open();
     await app?.close();
     await db?.close();
   });
@@ -86,20 +90,36 @@ describe('leases, fencing and timeouts', () => {
     await db.query(`UPDATE ${db.schema}.jobs SET status = 'cancelled', claim_token = NULL WHERE id = $1`, [id]);
   });
 
-  it('times out a hanging handler: aborts its signal, records the failure, frees its slot', async () => {
-    const { id } = await app.queue.enqueue('hangs', {});
-    await waitFor(async () => (await job(id)).status === 'failed', { message: 'two timed-out attempts, then failed' });
-    const failed = await job(id);
-    expect(failed.attempts).toBe(2);
-    expect(failed.last_error).toContain('JobTimeoutError: Job timed out after 200 ms');
-    const aborts = seen.events.filter((e) => e.id === id && e.event === 'aborted');
-    expect(aborts).toHaveLength(2);
-    aborts.forEach((e) => expect(e.reason).toBeInstanceOf(JobTimeoutError));
-    // concurrency 1 and the first run never settled: the second attempt ran, so the slot was freed.
-    expect(seen.events.filter((e) => e.id === id && e.event.startsWith('started')).map((e) => e.event)).toEqual([
-      'started attempt 1',
-      'started attempt 2',
-    ]);
+  it('times out a hanging handler: aborts its signal and records the failure; its slot stays taken until the handler returns', async () => {
+    releaseHung = gate();
+    const logs = new LogCapture();
+    try {
+      const { id } = await app.queue.enqueue('hangs', {});
+      await waitFor(async () => (await job(id)).status === 'pending' && (await job(id)).attempts === 1, {
+        message: 'first attempt timed out',
+      });
+      expect((await job(id)).last_error).toContain('JobTimeoutError: Job timed out after 200 ms');
+      // The retry is due at once, but concurrency 1 and the first body still runs: the log says so, the retry waits.
+      await waitFor(() => logs.matching(`Job #${id} was aborted`, 'warn').length === 1, { message: 'overstay warning' });
+      expect(seen.events.filter((e) => e.id === id && e.event.startsWith('started')).map((e) => e.event)).toEqual(['started attempt 1']);
+      expect(await job(id)).toMatchObject({ status: 'pending', attempts: 1 });
+
+      releaseHung.open(); // the first body returns: its slot frees, the second attempt runs (and returns at once)
+      await waitFor(async () => (await job(id)).status === 'completed', { message: 'second attempt ran once the slot was free' });
+      expect(seen.events.filter((e) => e.id === id && /^(started|returned)/.test(e.event)).map((e) => e.event)).toEqual([
+        'started attempt 1',
+        'returned attempt 1',
+        'started attempt 2',
+        'returned attempt 2',
+      ]);
+      const aborts = seen.events.filter((e) => e.id === id && e.event === 'aborted');
+      expect(aborts).toHaveLength(1);
+      expect(aborts[0].reason).toBeInstanceOf(JobTimeoutError);
+      expect(logs.matching(`The handler of job #${id} returned`)).toHaveLength(1);
+    } finally {
+      releaseHung.open();
+      logs.restore();
+    }
   });
 
   it('gives a handler that first reads its signal after the timeout a signal already aborted with the reason', async () => {

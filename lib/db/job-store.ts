@@ -1,8 +1,10 @@
-import type { ClientBase, QueryConfig } from 'pg';
+import type { ClientBase, Pool, QueryConfig, QueryResult, QueryResultRow } from 'pg';
+import { QueryTimeoutError } from '../errors';
 import type { JobKeyMode } from '../interfaces';
 import { messages } from '../errors/messages';
 import { newRow, type ClaimedJobRow, type InsertedRow, type JobRow, type ScheduleRow } from './job-row';
 import { inTransaction } from './in-transaction';
+import { serialized } from './serialized-client';
 import { jobsDocument } from './jobs-document';
 import { prepared } from './prepared-statement';
 import { repeatedTimestamps } from './repeated-timestamps';
@@ -52,6 +54,12 @@ export class JobStore {
     private readonly db: QueueDatabase,
     /** Whether the module's own pool may keep named prepared statements (not behind PgBouncer in transaction mode). */
     private readonly preparedStatements = true,
+    /**
+     * How long any statement on the module's connections may go unanswered. A connection that stops answering
+     * without closing (a hung pooler, a silently dropped flow) is then dropped from its pool, and the next statement
+     * gets a new one; without a bound it would hold its caller, and a worker's claim loop, forever.
+     */
+    private readonly queryTimeoutMs = 30_000,
   ) {}
 
   private get sql() {
@@ -71,8 +79,8 @@ export class JobStore {
   private async insertPlain(jobs: NewJobRow[], client?: ClientBase): Promise<JobRow[]> {
     const values = [jobsDocument(jobs)];
     const { rows } = client
-      ? await client.query<InsertedRow>(this.sql.insertPlainJobs, values)
-      : await this.db.pool.query<InsertedRow>({ ...this.onPool(this.sql.insertPlainJobs, values), types: repeatedTimestamps });
+      ? await serialized(client, () => client.query<InsertedRow>(this.sql.insertPlainJobs, values))
+      : await this.run<InsertedRow>(this.db.pool, { ...this.onPool(this.sql.insertPlainJobs, values), types: repeatedTimestamps });
     rows.sort((a, b) => compareIds(a.id, b.id)); // ids were given in input order
     return jobs.map((job, i) => newRow(job, rows[i]));
   }
@@ -88,7 +96,7 @@ export class JobStore {
     leaseMs: number,
     types: string[],
   ): Promise<Array<JobRow & { claim_token: string | null }>> {
-    const { rows } = await this.db.pool.query<JobRow & { claim_token: string | null }>({
+    const { rows } = await this.run<JobRow & { claim_token: string | null }>(this.db.pool, {
       ...this.onPool(this.sql.insertPlainJobsClaiming, [jobsDocument(jobs, claimMaxAttempts), workerId, leaseMs, types]),
       types: repeatedTimestamps,
     });
@@ -108,8 +116,8 @@ export class JobStore {
       const values = [jobsDocument(remaining.map((r) => r.job))];
       // A caller's client is the application's connection: no statement of ours is left prepared on it.
       const { rows } = client
-        ? await client.query<JobRow>(this.sql.insertJobs, values)
-        : await this.db.pool.query<JobRow>(this.onPool(this.sql.insertJobs, values));
+        ? await serialized(client, () => client.query<JobRow>(this.sql.insertJobs, values))
+        : await this.run<JobRow>(this.db.pool, this.onPool(this.sql.insertJobs, values));
       // Keyed rows are matched by key (unique in a batch); unkeyed ones were inserted in input order.
       const byKey = new Map(rows.filter((row) => row.job_key !== null).map((row) => [row.job_key, row]));
       const unkeyed = rows.filter((row) => row.job_key === null).sort((a, b) => compareIds(a.id, b.id));
@@ -124,18 +132,34 @@ export class JobStore {
     return results as JobRow[];
   }
 
-  private onPool(text: string, values: unknown[]): QueryConfig {
-    return this.preparedStatements ? prepared(text, values) : { text, values };
+  /** A hot statement: prepared where the pool allows it. */
+  private onPool(text: string, values: unknown[], timeoutMs = this.queryTimeoutMs): QueryConfig {
+    return { ...(this.preparedStatements ? prepared(text, values) : { text, values }), query_timeout: timeoutMs } as QueryConfig;
+  }
+
+  /** Runs one statement on one of the module's pools, bounded by the query timeout (or the config's own). */
+  private async run<R extends QueryResultRow = QueryResultRow>(
+    pool: Pool,
+    statement: QueryConfig | string,
+    values?: unknown[],
+  ): Promise<QueryResult<R>> {
+    const config = typeof statement === 'string' ? { text: statement, values } : statement;
+    const bounded = { query_timeout: this.queryTimeoutMs, ...config } as QueryConfig & { query_timeout: number };
+    try {
+      return await pool.query<R>(bounded);
+    } catch (error) {
+      throw asTimeout(error, bounded.query_timeout);
+    }
   }
 
   async find(ids: string[]): Promise<JobRow[]> {
-    const { rows } = await this.db.pool.query<JobRow>(this.sql.selectJobs, [ids]);
+    const { rows } = await this.run<JobRow>(this.db.pool, this.sql.selectJobs, [ids]);
     return rows;
   }
 
   /** Returns the cancelled job, or undefined when it does not exist or had already ended. */
   async cancel(id: string): Promise<JobRow | undefined> {
-    const { rows } = await this.db.pool.query<JobRow>(this.sql.cancelJob, [
+    const { rows } = await this.run<JobRow>(this.db.pool, this.sql.cancelJob, [
       id,
       this.channels.cancel,
       this.channels.events,
@@ -153,25 +177,37 @@ export class JobStore {
     workerId: string,
     leaseMs: number,
   ): Promise<ClaimedJobRow[]> {
-    const { rows } = await this.db.pool.query<ClaimedJobRow>({
+    const { rows } = await this.run<ClaimedJobRow>(this.db.pool, {
       ...this.onPool(this.sql.claimJobs, [types, defaultMaxAttempts, limit, workerId, leaseMs, this.channels.events, perType]),
       types: repeatedTimestamps,
     });
     return rows;
   }
 
-  /** Returns the ids whose leases were extended; the others are no longer this worker's. */
-  async extendLeases(leases: JobLease[], leaseMs: number): Promise<Set<string>> {
+  /** Returns the ids whose leases were extended; the others are no longer this worker's. Bounded by `timeoutMs`. */
+  async extendLeases(leases: JobLease[], leaseMs: number, timeoutMs: number): Promise<Set<string>> {
     leases = byId(leases);
-    const { rows } = await this.db.control.query<{ id: string }>(
-      this.onPool(this.sql.extendLeases, [ids(leases), tokens(leases), leaseMs]),
+    const { rows } = await this.run<{ id: string }>(
+      this.db.control,
+      this.onPool(this.sql.extendLeases, [ids(leases), tokens(leases), leaseMs], timeoutMs),
     );
+    return new Set(rows.map((row) => row.id));
+  }
+
+  /** Which of these jobs were cancelled. */
+  async cancelledAmong(jobIds: string[], timeoutMs: number): Promise<Set<string>> {
+    const { rows } = await this.run<{ id: string }>(this.db.control, {
+      text: this.sql.selectCancelled,
+      values: [jobIds],
+      query_timeout: timeoutMs,
+    } as QueryConfig);
     return new Set(rows.map((row) => row.id));
   }
 
   async saveProgress(updates: ProgressUpdate[]): Promise<void> {
     updates = byId(updates);
-    await this.db.pool.query(
+    await this.run(
+      this.db.pool,
       this.onPool(this.sql.saveProgress, [
         ids(updates),
         tokens(updates),
@@ -186,10 +222,12 @@ export class JobStore {
   async complete(completions: Completion[], deleteAtOnce = false): Promise<Set<string>> {
     completions = byId(completions);
     const { rows } = deleteAtOnce
-      ? await this.db.pool.query<{ id: string }>(
+      ? await this.run<{ id: string }>(
+          this.db.pool,
           this.onPool(this.sql.completeAndDeleteJobs, [ids(completions), tokens(completions), this.channels.events, this.channels.newJobs]),
         )
-      : await this.db.pool.query<{ id: string }>(
+      : await this.run<{ id: string }>(
+          this.db.pool,
           this.onPool(this.sql.completeJobs, [
             ids(completions),
             tokens(completions),
@@ -204,7 +242,7 @@ export class JobStore {
 
   /** Returns the job's new status, or undefined when the write was fenced off. */
   async fail(failure: Failure): Promise<'pending' | 'failed' | undefined> {
-    const { rows } = await this.db.pool.query<{ status: 'pending' | 'failed' }>(this.sql.failJob, [
+    const { rows } = await this.run<{ status: 'pending' | 'failed' }>(this.db.pool, this.sql.failJob, [
       failure.id,
       failure.token,
       failure.error,
@@ -220,7 +258,14 @@ export class JobStore {
 
   /** Returns false when the write was fenced off. */
   async snooze(lease: JobLease, delayMs: number, progress: number, stage: string | null): Promise<boolean> {
-    const { rows } = await this.db.pool.query(this.sql.snoozeJob, [lease.id, lease.token, delayMs, progress, stage, this.channels.events]);
+    const { rows } = await this.run(this.db.pool, this.sql.snoozeJob, [
+      lease.id,
+      lease.token,
+      delayMs,
+      progress,
+      stage,
+      this.channels.events,
+    ]);
     return rows.length > 0;
   }
 
@@ -231,7 +276,7 @@ export class JobStore {
   async handBack(leases: Array<JobLease & { started: boolean }>): Promise<string[]> {
     if (leases.length === 0) return [];
     leases = byId(leases);
-    const { rows } = await this.db.pool.query<{ id: string }>(this.sql.handBackJobs, [
+    const { rows } = await this.run<{ id: string }>(this.db.pool, this.sql.handBackJobs, [
       ids(leases),
       tokens(leases),
       this.channels.newJobs,
@@ -243,7 +288,7 @@ export class JobStore {
   }
 
   async rescueExpired(limit: number, error: string): Promise<Array<{ id: string; status: 'pending' | 'failed' }>> {
-    const { rows } = await this.db.control.query<{ id: string; status: 'pending' | 'failed' }>(this.sql.rescueExpiredJobs, [
+    const { rows } = await this.run<{ id: string; status: 'pending' | 'failed' }>(this.db.control, this.sql.rescueExpiredJobs, [
       limit,
       error,
       this.channels.newJobs,
@@ -254,19 +299,19 @@ export class JobStore {
 
   /** Marks up to `limit` jobs waiting behind a held serial queue as blocked; returns how many. */
   async blockJobsBehindHolders(limit: number): Promise<number> {
-    const { rowCount } = await this.db.control.query(this.sql.blockJobsBehindHolders, [limit]);
+    const { rowCount } = await this.run(this.db.control, this.sql.blockJobsBehindHolders, [limit]);
     return rowCount ?? 0;
   }
 
   /** Unblocks the head of up to `limit` free serial queues whose head is blocked; returns how many. */
   async unblockStalledQueues(limit: number): Promise<number> {
-    const { rowCount } = await this.db.control.query(this.sql.unblockStalledQueues, [limit, this.channels.newJobs]);
+    const { rowCount } = await this.run(this.db.control, this.sql.unblockStalledQueues, [limit, this.channels.newJobs]);
     return rowCount ?? 0;
   }
 
   /** Deletes up to `limit` finished jobs of each status that outlived its retention; returns how many. */
   async pruneFinished(retention: { completedMs: number; failedMs: number; cancelledMs: number }, limit: number): Promise<number> {
-    const { rows } = await this.db.pool.query<{ pruned: number }>(this.sql.pruneFinishedJobs, [
+    const { rows } = await this.run<{ pruned: number }>(this.db.pool, this.sql.pruneFinishedJobs, [
       retention.completedMs,
       retention.failedMs,
       retention.cancelledMs,
@@ -277,40 +322,40 @@ export class JobStore {
 
   /** The database's clock: schedules, delays and leases never use the app server's. */
   async now(): Promise<number> {
-    const { rows } = await this.db.pool.query<{ now: Date }>(this.sql.now);
+    const { rows } = await this.run<{ now: Date }>(this.db.pool, this.sql.now);
     return rows[0].now.getTime();
   }
 
   async pause(type: string): Promise<void> {
-    await this.db.pool.query(this.sql.pauseType, [type]);
+    await this.run(this.db.pool, this.sql.pauseType, [type]);
   }
 
   async resume(type: string): Promise<void> {
-    await this.db.pool.query(this.sql.resumeType, [type, this.channels.newJobs]);
+    await this.run(this.db.pool, this.sql.resumeType, [type, this.channels.newJobs]);
   }
 
   async isPaused(type: string): Promise<boolean> {
-    const { rows } = await this.db.pool.query<{ paused: boolean }>(this.sql.isPaused, [type]);
+    const { rows } = await this.run<{ paused: boolean }>(this.db.pool, this.sql.isPaused, [type]);
     return rows[0].paused;
   }
 
   async stats(): Promise<Array<{ type: string; counts: Record<string, number>; paused: boolean }>> {
-    const { rows } = await this.db.pool.query(this.sql.stats);
+    const { rows } = await this.run<{ type: string; counts: Record<string, number>; paused: boolean }>(this.db.pool, this.sql.stats);
     return rows;
   }
 
   async upsertSchedule(values: unknown[]): Promise<ScheduleRow> {
-    const { rows } = await this.db.pool.query<ScheduleRow>(this.sql.upsertSchedule, values);
+    const { rows } = await this.run<ScheduleRow>(this.db.pool, this.sql.upsertSchedule, values);
     return rows[0];
   }
 
   async deleteSchedule(name: string): Promise<boolean> {
-    const { rows } = await this.db.pool.query(this.sql.deleteSchedule, [name]);
+    const { rows } = await this.run(this.db.pool, this.sql.deleteSchedule, [name]);
     return rows.length > 0;
   }
 
   async listSchedules(): Promise<ScheduleRow[]> {
-    const { rows } = await this.db.pool.query<ScheduleRow>(this.sql.listSchedules);
+    const { rows } = await this.run<ScheduleRow>(this.db.pool, this.sql.listSchedules);
     return rows;
   }
 
@@ -322,13 +367,13 @@ export class JobStore {
     plan: (schedule: ScheduleRow, now: Date) => { fire?: Date; next: Date | null; last: Date | null },
     limit = 100,
   ): Promise<number> {
-    return inTransaction(this.db.pool, async (client) => {
+    return inTransaction(this.db.pool, this.queryTimeoutMs, async (query) => {
       let fired = 0;
-      const { rows } = await client.query<ScheduleRow & { db_now: Date }>(this.sql.lockDueSchedules, [limit]);
+      const { rows } = await query<ScheduleRow & { db_now: Date }>(this.sql.lockDueSchedules, [limit]);
       for (const schedule of rows) {
         const { fire, next, last } = plan(schedule, schedule.db_now);
         if (fire) {
-          const inserted = await client.query(this.sql.insertScheduledJob, [
+          const inserted = await query(this.sql.insertScheduledJob, [
             schedule.name,
             fire,
             schedule.type,
@@ -339,7 +384,7 @@ export class JobStore {
           ]);
           fired += inserted.rowCount ?? 0;
         }
-        await client.query(this.sql.advanceSchedule, [schedule.name, next, last]);
+        await query(this.sql.advanceSchedule, [schedule.name, next, last]);
       }
       return fired;
     });
@@ -350,6 +395,13 @@ const ids = (leases: JobLease[]) => leases.map((l) => l.id);
 /** Rows are locked in id order by every statement, so two statements of one process never deadlock. */
 const byId = <T extends JobLease>(leases: T[]) => [...leases].sort((a, b) => compareIds(a.id, b.id));
 const tokens = (leases: JobLease[]) => leases.map((l) => l.token);
+
+/** pg's own "Query read timeout" as a typed error that says what happened and what it means. */
+function asTimeout(error: unknown, timeoutMs: number): unknown {
+  return error instanceof Error && error.message === 'Query read timeout'
+    ? new QueryTimeoutError(messages.queryTimedOut(timeoutMs))
+    : error;
+}
 
 /** Orders int8 ids given as strings without converting them to numbers. */
 export function compareIds(a: string, b: string): number {

@@ -26,19 +26,19 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
  * booting at once queue up behind the first and then find nothing left to do (also behind PgBouncer).
  */
 export async function migrate(pool: Pool, schema: string, quotedSchema: string): Promise<number[]> {
-  return inTransaction(pool, async (client) => {
-    await client.query("SELECT pg_advisory_xact_lock(hashtext('nestjs-pgqueue'), hashtext($1))", [schema]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quotedSchema}`);
-    await client.query(`SET LOCAL search_path TO ${quotedSchema}`);
-    await client.query(
+  return inTransaction(pool, undefined, async (query) => {
+    await query("SELECT pg_advisory_xact_lock(hashtext('nestjs-pgqueue'), hashtext($1))", [schema]);
+    await query(`CREATE SCHEMA IF NOT EXISTS ${quotedSchema}`);
+    await query(`SET LOCAL search_path TO ${quotedSchema}`);
+    await query(
       'CREATE TABLE IF NOT EXISTS migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
     );
-    const { rows } = await client.query<{ version: number }>('SELECT version FROM migrations');
+    const { rows } = await query<{ version: number }>('SELECT version FROM migrations');
     const applied = new Set(rows.map((row) => row.version));
     const pending = loadMigrations().filter((m) => !applied.has(m.version));
     for (const migration of pending) {
-      await client.query(migration.sql);
-      await client.query('INSERT INTO migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+      await query(migration.sql);
+      await query('INSERT INTO migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
     }
     return pending.map((m) => m.version);
   });

@@ -13,6 +13,8 @@ import { queueSql, type QueueSql } from './queue-sql';
 const applySessionSettings = (client: ClientBase): Promise<unknown> =>
   client.query('SET plan_cache_mode = force_generic_plan; SET jit = off');
 
+const KEEPALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 };
+
 /** The pool, the schema and its statements: what every part of the queue talks to PostgreSQL through. */
 export class QueueDatabase {
   readonly quotedSchema: string;
@@ -37,8 +39,9 @@ export class QueueDatabase {
   }
 
   static fromConnectionString(connectionString: string, schema: string): QueueDatabase {
-    // keepAlive finds dead peers; the connect timeout keeps a dead server from stalling claims and heartbeats forever.
-    const pool = new Pool({ connectionString, keepAlive: true, connectionTimeoutMillis: 10_000, onConnect: applySessionSettings });
+    // Keepalive probes after 10 s idle find peers that vanished (the OS default waits two hours); the connect
+    // timeout keeps a dead server from stalling claims and heartbeats forever.
+    const pool = new Pool({ connectionString, ...KEEPALIVE, connectionTimeoutMillis: 10_000, onConnect: applySessionSettings });
     return new QueueDatabase(pool, schema, true);
   }
 
@@ -61,7 +64,7 @@ export class QueueDatabase {
       maxUses?: number;
       log?: unknown;
     };
-    return { ...client, keepAlive: true };
+    return { ...client, ...KEEPALIVE };
   }
 
   close(): Promise<void> {

@@ -206,6 +206,9 @@ export function queueSql(quotedSchema: string) {
        WHERE j.id = h.id AND j.claim_token = h.token AND j.status = 'running'
       RETURNING j.id::text AS id`,
 
+    /** $1 ids: those of them that were cancelled (a heartbeat that lost them tells a cancel from a rescue). */
+    selectCancelled: `SELECT id::text AS id FROM ${jobs} WHERE id = ANY($1::bigint[]) AND status = 'cancelled'`,
+
     /** $1 ids, $2 tokens, $3 percents, $4 stages (NULL keeps the stored one), $5 events channel. */
     saveProgress: `
       WITH saved AS (

@@ -26,6 +26,11 @@ export const messages = {
   schemaNotMigrated: (schema: string, missing: number[]) =>
     `Schema "${schema}" lacks migration(s) ${missing.join(', ')}, which this version of nestjs-pgqueue needs. ` +
     'Run with migrate: true (the default) once, or apply the migrations yourself.',
+  queryTimedOut: (ms: number) =>
+    `PostgreSQL did not answer within ${ms} ms (option queryTimeoutMs); the connection was dropped. ` +
+    'A write may or may not have taken effect.',
+  watchEndedByShutdown: (id: string) =>
+    `watch(${id}) ended: the queue module is shutting down before the job finished. Watch it again once the application is back.`,
   jobTimedOut: (ms: number) => `Job timed out after ${ms} ms.`,
   jobCancelled: () => 'Job was cancelled.',
   leaseLost: () => 'The worker lost the lease on this job; another worker may be running it.',

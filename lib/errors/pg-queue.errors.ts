@@ -56,3 +56,13 @@ export class LeaseLostError extends PgQueueError {}
 
 /** Reason given to `ctx.signal` when the shutdown deadline passed; the job is handed back. */
 export class WorkerShutdownError extends PgQueueError {}
+
+/**
+ * PostgreSQL did not answer a statement within `queryTimeoutMs`; the connection was dropped. A write may or may not
+ * have taken effect (its commit may have been lost on the way back): an enqueue retried after it can add the job
+ * twice unless it has a `jobKey`.
+ */
+export class QueryTimeoutError extends PgQueueError {}
+
+/** A `watch()` stream ended because the queue module is shutting down, before the job finished. */
+export class QueueShutdownError extends PgQueueError {}

@@ -55,6 +55,14 @@ export interface PgQueueModuleOptions {
    * @default true
    */
   preparedStatements?: boolean;
+  /**
+   * How long the module waits for PostgreSQL to answer any one of its statements (enqueues, claims, outcome writes;
+   * heartbeats are bounded tighter, by a third of the lease) before it drops the connection as dead and uses a new
+   * one. A connection that stops answering without closing (a hung pooler, a load balancer that dropped the flow)
+   * would otherwise hold a worker for good. Statements on a `client` you pass to enqueue are yours, not bounded.
+   * @default 30000
+   */
+  queryTimeoutMs?: number;
   /** Worker pool settings. */
   worker?: WorkerOptions;
   /** How long finished jobs are kept; worker processes prune them. */

@@ -3,7 +3,7 @@ import { toSnapshot } from '../db/job-row';
 import type { JobStore } from '../db/job-store';
 import type { PgListener } from '../db/pg-listener';
 import type { QueueDatabase } from '../db/queue-database';
-import { JobNotFoundError } from '../errors';
+import { JobNotFoundError, QueueShutdownError } from '../errors';
 import { messages } from '../errors/messages';
 import type { JobSnapshot } from '../interfaces';
 
@@ -38,7 +38,7 @@ export class JobWatcher {
 
   watch<P, R>(id: string): Observable<JobSnapshot<P, R>> {
     return new Observable<JobSnapshot<P, R>>((subscriber) => {
-      if (this.closed) return subscriber.complete();
+      if (this.closed) return subscriber.error(new QueueShutdownError(messages.watchEndedByShutdown(id)));
       const watch: Watch = { subscriber: subscriber as Subscriber<JobSnapshot> };
       if (this.watches.size === 0) this.listen();
       let set = this.watches.get(id);
@@ -49,10 +49,14 @@ export class JobWatcher {
     });
   }
 
-  /** Completes every open watch (module shutdown). */
+  /**
+   * Ends every open watch with a QueueShutdownError (module shutdown): a subscriber can tell a restart from a job
+   * that finished, which completes the stream.
+   */
   close(): void {
     this.closed = true;
-    for (const set of this.watches.values()) for (const watch of set) watch.subscriber.complete();
+    for (const [id, set] of this.watches)
+      for (const watch of set) watch.subscriber.error(new QueueShutdownError(messages.watchEndedByShutdown(id)));
     this.watches.clear();
     this.quiet();
   }

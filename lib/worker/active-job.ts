@@ -8,6 +8,8 @@ export class ActiveJob {
   started = false;
   /** The handler has settled; only the outcome write remains. */
   finishing = false;
+  /** When its outcome write stops being retried: past it, the heartbeat no longer keeps the lease alive. */
+  writeDeadline?: number;
   /** The heartbeat found the lease gone: nothing more may be written about this job. */
   leaseLost = false;
   settled?: Promise<void>;

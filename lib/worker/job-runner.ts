@@ -14,12 +14,15 @@ import type { ProgressBuffer } from './progress-buffer';
 type Outcome = { ok: true; result: unknown } | { ok: false; error: unknown } | { ok: 'snooze'; delayMs: number };
 
 const PERSIST_RETRY_MIN_MS = 100;
+/** How long an aborted handler may take to return before the log says it ignores its signal. */
+const OVERSTAY_WARN_MS = 2000;
 const PERSIST_RETRY_MAX_MS = 2000;
 
 /** Runs one claimed job: builds its context, enforces its timeout, and records the outcome, fenced by its token. */
 export class JobRunner {
   private readonly logger = new Logger('PgQueueWorker');
   private readonly handlerLoggers = new Map<string, Logger>();
+  private giveUpAt = Infinity;
 
   constructor(
     private readonly store: JobStore,
@@ -33,9 +36,14 @@ export class JobRunner {
     private readonly requeued: (dueInMs: number) => void,
   ) {}
 
-  /** Never rejects. `handlerDone` runs once the handler has settled, before its outcome is written. */
-  async run(job: ActiveJob, handlerDone: () => void): Promise<void> {
+  /**
+   * Never rejects. `hooks.outcomeReady` runs once the handler has settled or was aborted, before its outcome is
+   * written; `hooks.returned` once the handler's code has really returned. A handler that ignores its aborted
+   * signal keeps its slot until then, so no more handler bodies run at once than the concurrency allows.
+   */
+  async run(job: ActiveJob, hooks: { outcomeReady: () => void; returned: () => void }): Promise<void> {
     const { row, handler } = job;
+    const logger = this.loggerFor(row.type);
     const ctx = new JobExecutionContext(
       {
         id: row.id,
@@ -50,19 +58,27 @@ export class JobRunner {
       },
       job,
       (percent, stage) => !job.finishing && this.progress.record(job.lease, percent, stage),
-      this.loggerFor(row.type),
+      logger,
     );
     const timeoutMs = handler.options.timeoutMs;
     const timer = timeoutMs ? setTimeout(() => job.abort(new JobTimeoutError(messages.jobTimedOut(timeoutMs))), timeoutMs) : undefined;
     let outcome: Outcome;
+    const body = invoke(handler, row.payload, ctx);
+    let hasReturned = false;
+    // Registered before untilAborted's own reaction, so a handler that returned is known to have by the finally below.
+    const markReturned = () => void (hasReturned = true);
+    const returned = body.then(markReturned, markReturned);
     try {
-      outcome = { ok: true, result: await untilAborted(handler.invoke(row.payload, ctx), job) };
+      outcome = { ok: true, result: await untilAborted(body, job) };
     } catch (error) {
       outcome = { ok: false, error: job.aborted ? job.abortReason : error };
     } finally {
       clearTimeout(timer);
       job.finishing = true;
-      handlerDone();
+      job.writeDeadline = Date.now() + this.persistRetryMs;
+      hooks.outcomeReady();
+      if (hasReturned) hooks.returned();
+      else this.awaitOverstay(job, returned, logger, hooks.returned);
     }
     try {
       await this.settle(job, ctx.snoozeMs === undefined ? outcome : { ok: 'snooze', delayMs: ctx.snoozeMs });
@@ -73,6 +89,33 @@ export class JobRunner {
     } finally {
       this.progress.forget(row.id);
     }
+  }
+
+  /** Outcome writes stop retrying at this time (the shutdown deadline): what is not written by then is left to the lease. */
+  giveUpRetriesAt(epochMs: number): void {
+    this.giveUpAt = epochMs;
+  }
+
+  /** An aborted handler that has not returned: its slot stays taken until it does, and the log says so. */
+  private awaitOverstay(job: ActiveJob, returned: Promise<void>, logger: Logger, done: () => void): void {
+    const abortedAt = Date.now();
+    const reason = (job.abortReason as Error | undefined)?.message ?? 'aborted';
+    const warning = setTimeout(
+      () =>
+        logger.warn(
+          `Job #${job.lease.id} was aborted (${reason}) ${OVERSTAY_WARN_MS} ms ago and its handler has not returned: it ignores ` +
+            'ctx.signal. Its slot stays taken until it returns.',
+        ),
+      OVERSTAY_WARN_MS,
+    );
+    warning.unref();
+    void returned.then(() => {
+      clearTimeout(warning);
+      const late = Date.now() - abortedAt;
+      if (late >= OVERSTAY_WARN_MS)
+        logger.log(`The handler of job #${job.lease.id} returned ${late} ms after it was aborted; its slot is free.`);
+      done();
+    });
   }
 
   private loggerFor(type: string): Logger {
@@ -144,15 +187,16 @@ export class JobRunner {
     if (status === 'failed') this.logger.warn(`Job #${row.id} (${row.type}) failed for good after ${row.attempts} attempt(s).`);
   }
 
-  /** Retries a write through database outages for as long as the lease could still be ours. */
+  /** Retries a write through database outages for as long as the lease could still be ours, and not past shutdown's deadline. */
   private async persist<T>(job: ActiveJob, write: () => Promise<T>): Promise<T> {
-    const deadline = Date.now() + this.persistRetryMs;
+    const leaseDeadline = Date.now() + this.persistRetryMs;
     for (let attempt = 0; ; attempt++) {
       try {
         return await write();
       } catch (error) {
+        const deadline = Math.min(leaseDeadline, this.giveUpAt);
         if (job.leaseLost || Date.now() >= deadline) throw error;
-        await delay(Math.min(PERSIST_RETRY_MAX_MS, PERSIST_RETRY_MIN_MS * 2 ** attempt));
+        await delay(Math.min(PERSIST_RETRY_MAX_MS, PERSIST_RETRY_MIN_MS * 2 ** attempt, deadline - Date.now()));
       }
     }
   }
@@ -164,6 +208,15 @@ function isInstance(value: unknown, type: abstract new (...args: never[]) => unk
     return value instanceof type;
   } catch {
     return false;
+  }
+}
+
+/** The handler's promise; a handler that throws synchronously is a rejected promise like any other. */
+function invoke(handler: ActiveJob['handler'], payload: unknown, ctx: JobExecutionContext): Promise<unknown> {
+  try {
+    return handler.invoke(payload, ctx);
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 

@@ -17,7 +17,8 @@ export class LeaseKeeper {
     private readonly store: JobStore,
     private readonly leaseMs: number,
     private readonly currentLeases: () => JobLease[],
-    private readonly onLost: (ids: string[]) => void,
+    /** Jobs whose lease is gone; `cancelled` names those of them that were cancelled. */
+    private readonly onLost: (ids: string[], cancelled: Set<string>) => void,
     private readonly logger: Logger,
   ) {
     this.intervalMs = Math.max(100, Math.floor(leaseMs / 3));
@@ -41,20 +42,29 @@ export class LeaseKeeper {
       return;
     }
     try {
-      const held = await withTimeout(this.store.extendLeases(leases, this.leaseMs), this.intervalMs);
+      const held = await this.store.extendLeases(leases, this.leaseMs, this.intervalMs);
       this.lastExtendedAt = startedAt;
       const lost = leases.filter((lease) => !held.has(lease.id)).map((lease) => lease.id);
-      if (lost.length > 0) this.onLost(lost);
+      if (lost.length > 0) this.onLost(lost, await this.cancelledAmong(lost));
     } catch (error) {
       this.logger.warn(`Heartbeat failed: ${(error as Error).message}`);
-      if (Date.now() - this.lastExtendedAt >= this.leaseMs * 0.8) this.onLost(leases.map((lease) => lease.id));
+      if (Date.now() - this.lastExtendedAt >= this.leaseMs * 0.8)
+        this.onLost(
+          leases.map((lease) => lease.id),
+          new Set(),
+        );
     }
   }
-}
 
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
-  work.catch(() => undefined);
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  /**
+   * A cancelled job also loses its lease. The cancel notification usually aborts it first, but it can be missed
+   * (behind a transaction pooler, or while the listener reconnects): the handler must still learn it was cancelled.
+   */
+  private async cancelledAmong(ids: string[]): Promise<Set<string>> {
+    try {
+      return await this.store.cancelledAmong(ids, this.intervalMs);
+    } catch {
+      return new Set();
+    }
+  }
 }

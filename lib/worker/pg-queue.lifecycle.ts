@@ -20,7 +20,11 @@ import { RESOLVED_OPTIONS } from '../pg-queue.tokens';
 import { JobInserter } from '../producer/job-inserter';
 import { LocalWorker } from '../producer/local-worker';
 import { JobWatcher } from '../producer/job-watcher';
+import { untilDeadline } from './bounded';
 import { WorkerPool } from './worker-pool';
+
+/** How long closing the listener or the pools may take before shutdown goes on without them. */
+const CLOSE_STEP_MS = 2000;
 
 /** One worker per application, however many times the module is imported. */
 const workerOwners = new WeakMap<ModulesContainer, PgQueueLifecycle>();
@@ -97,10 +101,15 @@ export class PgQueueLifecycle
     await this.releaseConnections();
   }
 
+  /**
+   * Each step is bounded: a connection that stopped answering (a dead network, a hung pooler) must not hold the
+   * shutdown. Statements still in flight end at the query timeout; their sockets are dropped with the process.
+   */
   private async releaseConnections(): Promise<void> {
     this.watcher.close();
-    await this.listener.close();
-    await this.inserter.idle(); // enqueues accepted before shutdown still get written
-    await this.db.close();
+    await untilDeadline(this.listener.close(), Date.now() + CLOSE_STEP_MS);
+    // Enqueues accepted before shutdown still get written, within the shutdown deadline.
+    await untilDeadline(this.inserter.idle(), Date.now() + this.options.worker.shutdownTimeoutMs);
+    await untilDeadline(this.db.close(), Date.now() + CLOSE_STEP_MS);
   }
 }

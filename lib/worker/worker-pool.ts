@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ClaimedJobRow } from '../db/job-row';
-import type { Completion, JobStore } from '../db/job-store';
+import type { Completion, JobLease, JobStore } from '../db/job-store';
 import type { SlotLender } from '../producer/local-worker';
 import type { PgListener } from '../db/pg-listener';
 import type { QueueDatabase } from '../db/queue-database';
@@ -49,6 +49,9 @@ export class WorkerPool implements SlotLender {
   private readonly activeByType = new Map<string, number>();
   private readonly runningByType = new Map<string, number>();
   private running = 0;
+  /** Jobs out of `active` whose handler has not returned (for a moment, or ignoring its aborted signal): slots still taken. */
+  private readonly overstayingByType = new Map<string, number>();
+  private overstaying = 0;
   private readonly claimAhead: ClaimAhead;
   /** Slots held for jobs this process is enqueueing and may claim in the insert (see reserve). */
   private readonly reserved = new Map<string, number>();
@@ -76,6 +79,7 @@ export class WorkerPool implements SlotLender {
   private leftBehind = false;
   private pollTimer?: NodeJS.Timeout;
   private stopped?: Promise<void>;
+  private shutdownDeadline?: number;
 
   constructor(
     private readonly db: QueueDatabase,
@@ -96,8 +100,8 @@ export class WorkerPool implements SlotLender {
     this.leaseKeeper = new LeaseKeeper(
       store,
       options.leaseMs,
-      () => [...this.active.values(), ...this.settling.values()].map((j) => j.lease),
-      (ids) => this.leasesLost(ids),
+      () => this.leasesToKeep(),
+      (ids, cancelled) => this.leasesLost(ids, cancelled),
       this.logger,
     );
     this.rescuer = new Rescuer(store, Math.min(5000, Math.max(250, Math.floor(options.leaseMs / 2))), () => this.wake(), this.logger);
@@ -121,7 +125,7 @@ export class WorkerPool implements SlotLender {
   reserve(type: string): number | null {
     const handler = this.registry.get(type);
     if (this.state !== 'running' || !handler) return null;
-    if (this.active.size + this.reservedTotal() + this.claimRequested >= this.options.concurrency) return null;
+    if (this.active.size + this.overstaying + this.reservedTotal() + this.claimRequested >= this.options.concurrency) return null;
     if (this.claimedOf(type) >= this.typeConcurrency(type)) return null;
     this.reserved.set(type, (this.reserved.get(type) ?? 0) + 1);
     return this.defaultMaxAttempts(type);
@@ -198,7 +202,7 @@ export class WorkerPool implements SlotLender {
     this.state = 'stopping';
     clearTimeout(this.pollTimer);
     this.unsubscribe.splice(0).forEach((off) => off());
-    const deadline = Date.now() + this.options.shutdownTimeoutMs;
+    const deadline = (this.shutdownDeadline = Date.now() + this.options.shutdownTimeoutMs);
     await untilDeadline(
       Promise.all([this.rescuer.stop(), this.scheduler.stop(), this.serialQueues.stop(), this.pruner.stop(), this.claiming]),
       deadline,
@@ -206,12 +210,15 @@ export class WorkerPool implements SlotLender {
     const unstarted = this.waiting;
     this.waiting = [];
     unstarted.forEach((job) => this.untrack(job));
+    if (unstarted.length === 0) return;
     await untilDeadline(
-      this.store.handBack(unstarted.map((job) => ({ ...job.lease, started: false }))).catch((error: Error) => {
-        this.logger.warn(
-          `Handing back ${unstarted.length} unstarted job(s) failed; they will be recovered when their leases expire: ${error.message}`,
-        );
-      }),
+      this.store.handBack(unstarted.map((job) => ({ ...job.lease, started: false }))).then(
+        () => this.logger.log(`Handed back ${unstarted.length} claimed job(s) that had not started ${jobList(unstarted)}.`),
+        (error: Error) =>
+          this.logger.warn(
+            `Handing back ${unstarted.length} unstarted job(s) failed; they will be recovered when their leases expire: ${error.message}`,
+          ),
+      ),
       Math.max(deadline, Date.now() + FINAL_WRITE_MS),
     );
   }
@@ -306,15 +313,24 @@ export class WorkerPool implements SlotLender {
     this.running++;
     this.runningByType.set(job.type, (this.runningByType.get(job.type) ?? 0) + 1);
     this.claimAhead.started(job.type);
-    // The slot frees as soon as the handler settles; the outcome is written meanwhile (and batched with others).
+    // The slot frees as soon as the handler returns; the outcome is written meanwhile (and batched with others).
+    // An aborted handler that has not returned keeps its slot: its outcome is written, the job is no longer ours.
     job.settled = this.runner
-      .run(job, () => {
-        this.untrack(job);
-        this.settling.set(job.lease.id, job);
-        this.running--;
-        this.runningByType.set(job.type, (this.runningByType.get(job.type) ?? 1) - 1);
-        this.startWaiting();
-        this.refill();
+      .run(job, {
+        outcomeReady: () => {
+          this.untrack(job);
+          this.settling.set(job.lease.id, job);
+          this.overstaying++;
+          this.overstayingByType.set(job.type, (this.overstayingByType.get(job.type) ?? 0) + 1);
+        },
+        returned: () => {
+          this.overstaying--;
+          this.overstayingByType.set(job.type, (this.overstayingByType.get(job.type) ?? 1) - 1);
+          this.running--;
+          this.runningByType.set(job.type, (this.runningByType.get(job.type) ?? 1) - 1);
+          this.startWaiting();
+          this.refill();
+        },
       })
       .finally(() => {
         this.settling.delete(job.lease.id);
@@ -336,7 +352,7 @@ export class WorkerPool implements SlotLender {
    * under the same number again (a claim overlaps one round of writes; a database that falls behind slows claims).
    */
   private capacity(): number {
-    const claimed = this.active.size + this.reservedTotal();
+    const claimed = this.active.size + this.overstaying + this.reservedTotal();
     return Math.min(this.claimLimit - claimed, 2 * this.claimLimit - claimed - this.settling.size);
   }
 
@@ -376,19 +392,34 @@ export class WorkerPool implements SlotLender {
     }
   }
 
-  private leasesLost(ids: string[]): void {
+  private leasesLost(ids: string[], cancelled: Set<string>): void {
     for (const id of ids) {
       const job = this.active.get(id) ?? this.settling.get(id);
       if (!job) continue;
       job.leaseLost = true;
       if (job.finishing) continue; // its outcome write raced the heartbeat; the write's fence decides
+      if (cancelled.has(id)) {
+        this.abortCancelled(id);
+        continue;
+      }
       this.logger.warn(`Lost the lease on job #${id} (${job.type}); aborting it here.`);
       this.abort(id, new LeaseLostError(messages.leaseLost()));
     }
   }
 
+  /**
+   * The leases the heartbeat extends: claimed jobs, and jobs whose outcome is being written until that write gives up.
+   * A write that hangs must not keep the lease alive: past its deadline the job is left to the lease and the rescuer.
+   */
+  private leasesToKeep(): JobLease[] {
+    const now = Date.now();
+    const leases = [...this.active.values()].map((job) => job.lease);
+    for (const job of this.settling.values()) if (job.writeDeadline === undefined || now < job.writeDeadline) leases.push(job.lease);
+    return leases;
+  }
+
   private claimedOf(type: string): number {
-    return (this.reserved.get(type) ?? 0) + (this.activeByType.get(type) ?? 0);
+    return (this.reserved.get(type) ?? 0) + (this.activeByType.get(type) ?? 0) + (this.overstayingByType.get(type) ?? 0);
   }
 
   /** A type's slots plus the jobs of that type to claim ahead. */
@@ -407,28 +438,57 @@ export class WorkerPool implements SlotLender {
     }, this.options.pollIntervalMs);
   }
 
+  /**
+   * The whole drain is bounded: running jobs get until the deadline, then their signals are aborted and they are handed
+   * back; outcome writes stop retrying at the deadline, and the last writes get FINAL_WRITE_MS more. What could not be
+   * written by then is left to the leases: another worker runs those jobs again once they expire (at-least-once).
+   */
   private async drain(): Promise<void> {
     if (this.state === 'idle') {
       this.state = 'stopped';
       return;
     }
-    const deadline = Date.now() + this.options.shutdownTimeoutMs;
     await this.stopClaiming();
+    // One deadline for the whole shutdown, counted from when claiming stopped (Nest's module destroy hook).
+    const deadline = this.shutdownDeadline ?? Date.now() + this.options.shutdownTimeoutMs;
+    const finalDeadline = deadline + FINAL_WRITE_MS;
     const settled = () => [...this.active.values(), ...this.settling.values()].map((job) => job.settled);
+    if (this.active.size > 0)
+      this.logger.log(
+        `Shutting down: waiting up to ${Math.max(0, deadline - Date.now())} ms for ${this.active.size} running job(s) ${jobList(this.active.values())}.`,
+      );
     await untilDeadline(Promise.all(settled()), deadline);
-    if (this.active.size > 0) {
+    this.runner.giveUpRetriesAt(deadline);
+    const unfinished = [...this.active.values()].filter((job) => !job.finishing);
+    if (unfinished.length > 0) {
+      this.logger.warn(
+        `Shutdown deadline (${this.options.shutdownTimeoutMs} ms) reached: aborting ${unfinished.length} job(s) ${jobList(unfinished)} ` +
+          'and handing them back.',
+      );
       const reason = new WorkerShutdownError(messages.shutdownDeadline(this.options.shutdownTimeoutMs));
-      for (const job of this.active.values()) if (!job.finishing) job.abort(reason);
+      for (const job of unfinished) job.abort(reason);
     }
-    await Promise.all(settled());
-    await this.completer.idle();
+    await untilDeadline(Promise.all(settled()), finalDeadline);
+    await untilDeadline(this.completer.idle(), finalDeadline);
+    const unwritten = [...this.active.values(), ...this.settling.values()];
+    if (unwritten.length > 0)
+      this.logger.warn(
+        `Shutdown: the outcome of ${unwritten.length} job(s) ${jobList(unwritten)} could not be written in time; they are left to ` +
+          `their leases and will run again elsewhere once those expire (within ${this.options.leaseMs} ms).`,
+      );
     // Heartbeats run until the last job has settled, so nobody rescues a job that is still running here.
-    await this.leaseKeeper.stop();
-    await untilDeadline(this.progress.stop(), Date.now() + FINAL_WRITE_MS);
+    await untilDeadline(this.leaseKeeper.stop(), finalDeadline);
+    await untilDeadline(this.progress.stop(), Math.max(finalDeadline, Date.now() + 100));
     this.unsubscribeCancel?.();
     this.state = 'stopped';
     this.logger.log(`Worker ${this.workerId} stopped.`);
   }
+}
+
+/** `#1, #2, #3` (at most ten ids, then a count), for log lines. */
+function jobList(jobs: Iterable<ActiveJob>): string {
+  const ids = [...jobs].map((job) => `#${job.lease.id}`);
+  return ids.length > 10 ? `${ids.slice(0, 10).join(', ')} and ${ids.length - 10} more` : ids.join(', ');
 }
 
 /** Whether a claim returned as many jobs of some type as it asked for: more of that type may be waiting. */

@@ -1,0 +1,17 @@
+import type { ClientBase } from 'pg';
+
+const tails = new WeakMap<ClientBase, Promise<unknown>>();
+
+/**
+ * Runs `work` on a caller's client after the statements this module already sent on it. A caller may enqueue
+ * several jobs at once inside one transaction (`Promise.all` over `enqueue(..., { client })`), and a pg client must
+ * not be given a query while another is in progress (deprecated in pg 8, an error in pg 9).
+ */
+export function serialized<T>(client: ClientBase, work: () => Promise<T>): Promise<T> {
+  const previous = tails.get(client) ?? Promise.resolve();
+  const result = previous.then(work, work);
+  const tail = result.catch(() => undefined);
+  tails.set(client, tail);
+  void tail.then(() => tails.get(client) === tail && tails.delete(client));
+  return result;
+}
