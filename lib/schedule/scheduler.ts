@@ -1,4 +1,4 @@
-import type { Logger } from '@nestjs/common';
+import type { FailureLog } from '../worker/failure-log';
 import type { JobStore } from '../db/job-store';
 import { PeriodicTask } from '../worker/periodic-task';
 import { planDueSchedule } from './schedule-planner';
@@ -14,7 +14,7 @@ export class Scheduler {
     private readonly store: JobStore,
     intervalMs: number,
     private readonly onFired: () => void,
-    private readonly logger: Logger,
+    private readonly failures: FailureLog,
   ) {
     this.task = new PeriodicTask(() => this.tick(), intervalMs);
   }
@@ -32,7 +32,7 @@ export class Scheduler {
     try {
       if ((await this.store.fireDueSchedules(planDueSchedule)) > 0) this.onFired();
     } catch (error) {
-      this.logger.warn(`Firing recurring schedules failed: ${(error as Error).message}`);
+      this.failures.failed('Firing recurring schedules', error);
     }
   }
 }

@@ -1,5 +1,5 @@
-import type { Logger } from '@nestjs/common';
 import type { JobLease, JobStore } from '../db/job-store';
+import type { FailureLog } from './failure-log';
 import { PeriodicTask } from './periodic-task';
 
 /**
@@ -19,7 +19,7 @@ export class LeaseKeeper {
     private readonly currentLeases: () => JobLease[],
     /** Jobs whose lease is gone; `cancelled` names those of them that were cancelled. */
     private readonly onLost: (ids: string[], cancelled: Set<string>) => void,
-    private readonly logger: Logger,
+    private readonly failures: FailureLog,
   ) {
     this.intervalMs = Math.max(100, Math.floor(leaseMs / 3));
     this.heartbeat = new PeriodicTask(() => this.extend(), this.intervalMs);
@@ -44,10 +44,11 @@ export class LeaseKeeper {
     try {
       const held = await this.store.extendLeases(leases, this.leaseMs, this.intervalMs);
       this.lastExtendedAt = startedAt;
+      this.failures.succeeded();
       const lost = leases.filter((lease) => !held.has(lease.id)).map((lease) => lease.id);
       if (lost.length > 0) this.onLost(lost, await this.cancelledAmong(lost));
     } catch (error) {
-      this.logger.warn(`Heartbeat failed: ${(error as Error).message}`);
+      this.failures.failed('Heartbeat', error);
       if (Date.now() - this.lastExtendedAt >= this.leaseMs * 0.8)
         this.onLost(
           leases.map((lease) => lease.id),

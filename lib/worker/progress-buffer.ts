@@ -1,5 +1,5 @@
-import type { Logger } from '@nestjs/common';
 import type { JobLease, JobStore, ProgressUpdate } from '../db/job-store';
+import type { FailureLog } from './failure-log';
 import { PeriodicTask } from './periodic-task';
 
 const FLUSH_INTERVAL_MS = 200;
@@ -15,7 +15,7 @@ export class ProgressBuffer {
 
   constructor(
     private readonly store: JobStore,
-    private readonly logger: Logger,
+    private readonly failures: FailureLog,
   ) {}
 
   start(): void {
@@ -50,7 +50,7 @@ export class ProgressBuffer {
     try {
       await this.store.saveProgress(updates);
     } catch (error) {
-      this.logger.warn(`Saving progress failed, will retry: ${(error as Error).message}`);
+      this.failures.failed('Saving progress', error);
       updates.forEach((u) => this.latest.has(u.id) && this.dirty.add(u.id));
     }
   }

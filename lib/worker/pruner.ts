@@ -1,4 +1,4 @@
-import type { Logger } from '@nestjs/common';
+import type { FailureLog } from './failure-log';
 import type { JobStore } from '../db/job-store';
 import type { ResolvedRetention } from '../pg-queue.options';
 import { PeriodicTask } from './periodic-task';
@@ -17,7 +17,7 @@ export class Pruner {
   constructor(
     private readonly store: JobStore,
     private readonly retention: ResolvedRetention,
-    private readonly logger: Logger,
+    private readonly failures: FailureLog,
   ) {
     this.task = new PeriodicTask(() => this.pruneAll(), retention.pruneIntervalMs);
   }
@@ -39,7 +39,7 @@ export class Pruner {
       do pruned = await this.store.pruneFinished(this.retention, PRUNE_BATCH_SIZE);
       while (pruned >= PRUNE_BATCH_SIZE && !this.stopping);
     } catch (error) {
-      this.logger.warn(`Deleting finished jobs past their retention failed: ${(error as Error).message}`);
+      this.failures.failed('Deleting finished jobs past their retention', error);
     }
   }
 }

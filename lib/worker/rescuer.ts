@@ -1,6 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { JobStore } from '../db/job-store';
 import { messages } from '../errors/messages';
+import type { FailureLog } from './failure-log';
 import { PeriodicTask } from './periodic-task';
 
 const BATCH_SIZE = 1000;
@@ -14,6 +15,7 @@ export class Rescuer {
     intervalMs: number,
     private readonly onRescued: () => void,
     private readonly logger: Logger,
+    private readonly failures: FailureLog,
   ) {
     this.task = new PeriodicTask(() => this.rescueAll(), intervalMs);
   }
@@ -40,7 +42,7 @@ export class Rescuer {
         }
       } while (rows.length === BATCH_SIZE);
     } catch (error) {
-      this.logger.warn(`Recovering expired jobs failed: ${(error as Error).message}`);
+      this.failures.failed('Recovering expired jobs', error);
     }
   }
 }

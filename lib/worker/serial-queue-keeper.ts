@@ -1,4 +1,4 @@
-import type { Logger } from '@nestjs/common';
+import type { FailureLog } from './failure-log';
 import type { JobStore } from '../db/job-store';
 import { PeriodicTask } from './periodic-task';
 
@@ -16,7 +16,7 @@ export class SerialQueueKeeper {
     private readonly store: JobStore,
     intervalMs: number,
     private readonly onUnblocked: () => void,
-    private readonly logger: Logger,
+    private readonly failures: FailureLog,
   ) {
     this.task = new PeriodicTask(() => this.keep(), intervalMs);
   }
@@ -43,7 +43,7 @@ export class SerialQueueKeeper {
         if (unblocked > 0) this.onUnblocked();
       } while (unblocked === BATCH_SIZE);
     } catch (error) {
-      this.logger.warn(`Maintaining serial queues failed: ${(error as Error).message}`);
+      this.failures.failed('Maintaining serial queues', error);
     }
   }
 }

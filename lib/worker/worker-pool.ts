@@ -14,6 +14,7 @@ import type { ResolvedRetention, ResolvedWorkerOptions } from '../pg-queue.optio
 import { ActiveJob } from './active-job';
 import { Batcher } from './batcher';
 import { ClaimAhead } from './claim-ahead';
+import { FailureLog } from './failure-log';
 import { writeCompletions, type CompletionOutcome } from './completion-writer';
 import { JobRunner } from './job-runner';
 import { LeaseKeeper } from './lease-keeper';
@@ -39,6 +40,7 @@ export class WorkerPool implements SlotLender {
   /** A random id per process start, so a restarted process never passes for its predecessor. */
   readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly logger = new Logger('PgQueueWorker');
+  private readonly failures = new FailureLog(this.logger);
   /** Claimed jobs waiting for a slot or running. */
   private readonly active = new Map<string, ActiveJob>();
   /** The claimed jobs not started yet, in claim order. */
@@ -91,7 +93,7 @@ export class WorkerPool implements SlotLender {
     retention: ResolvedRetention,
   ) {
     this.claimAhead = new ClaimAhead(options.prefetch);
-    this.progress = new ProgressBuffer(store, this.logger);
+    this.progress = new ProgressBuffer(store, this.failures);
     this.completer = new Batcher((completions) => writeCompletions(store, completions, retention.completedMs === 0));
     // A job due again at once is claimed now; later ones are found by the poll, as delayed jobs are.
     this.runner = new JobRunner(store, this.progress, this.completer, options.leaseMs, maxPayloadBytes, (dueInMs) => {
@@ -102,12 +104,18 @@ export class WorkerPool implements SlotLender {
       options.leaseMs,
       () => this.leasesToKeep(),
       (ids, cancelled) => this.leasesLost(ids, cancelled),
-      this.logger,
+      this.failures,
     );
-    this.rescuer = new Rescuer(store, Math.min(5000, Math.max(250, Math.floor(options.leaseMs / 2))), () => this.wake(), this.logger);
-    this.scheduler = new Scheduler(store, options.pollIntervalMs, () => this.wake(), this.logger);
-    this.serialQueues = new SerialQueueKeeper(store, options.pollIntervalMs, () => this.wake(), this.logger);
-    this.pruner = new Pruner(store, retention, this.logger);
+    this.rescuer = new Rescuer(
+      store,
+      Math.min(5000, Math.max(250, Math.floor(options.leaseMs / 2))),
+      () => this.wake(),
+      this.logger,
+      this.failures,
+    );
+    this.scheduler = new Scheduler(store, options.pollIntervalMs, () => this.wake(), this.failures);
+    this.serialQueues = new SerialQueueKeeper(store, options.pollIntervalMs, () => this.wake(), this.failures);
+    this.pruner = new Pruner(store, retention, this.failures);
   }
 
   get types(): string[] {
@@ -267,11 +275,12 @@ export class WorkerPool implements SlotLender {
         );
       } catch (error) {
         this.leftBehind = true;
-        this.logger.warn(`Claiming jobs failed: ${(error as Error).message}`);
+        this.failures.failed('Claiming jobs', error);
         return;
       } finally {
         this.claimRequested = 0;
       }
+      this.failures.succeeded();
       this.leftBehind = rows.length === capacity || types.length < free.size || filledAnyType(rows, types, perType);
       for (const row of rows) {
         const handler = this.registry.get(row.type);

@@ -1,4 +1,4 @@
-import type { ModuleMetadata, Provider } from '@nestjs/common';
+import type { LoggerService, ModuleMetadata, Provider } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { PgQueueModule, QueueService, type PgQueueModuleOptions, type WorkerOptions } from '../../lib';
 import type { TestDatabase } from './database';
@@ -14,6 +14,8 @@ export interface QueueAppOptions {
   imports?: ModuleMetadata['imports'];
   worker?: WorkerOptions;
   module?: Partial<PgQueueModuleOptions>;
+  /** Every Nest log line of the app goes here (e.g. a LogCapture); by default Nest's testing logger prints errors only. */
+  logger?: LoggerService;
 }
 
 /** Tests run fast: short polls and leases unless a test asks otherwise. */
@@ -21,7 +23,7 @@ export const FAST_WORKER: WorkerOptions = { concurrency: 4, pollIntervalMs: 100,
 
 /** Boots a real Nest application context with PgQueueModule.forRoot on the test schema. Always close it. */
 export async function startQueueApp(db: TestDatabase, options: QueueAppOptions = {}): Promise<QueueApp> {
-  const module = await Test.createTestingModule({
+  const builder = Test.createTestingModule({
     imports: [
       PgQueueModule.forRoot({
         connectionString: db.url,
@@ -32,7 +34,9 @@ export async function startQueueApp(db: TestDatabase, options: QueueAppOptions =
       ...(options.imports ?? []),
     ],
     providers: options.providers ?? [],
-  }).compile();
+  });
+  if (options.logger) builder.setLogger(options.logger);
+  const module = await builder.compile();
   await module.init();
   let closed: Promise<void> | undefined;
   return { module, queue: module.get(QueueService), close: () => (closed ??= module.close()) };
