@@ -344,6 +344,15 @@ export class JobStore {
     return rows;
   }
 
+  /** Pending job types and stored schedules whose type is not among `types` (at most 20 of each). */
+  async workOutside(types: string[]): Promise<{ pendingTypes: string[]; schedules: Array<{ name: string; type: string }> }> {
+    const [pending, schedules] = await Promise.all([
+      this.run<{ type: string }>(this.db.pool, this.sql.pendingTypesOutside, [types]),
+      this.run<{ name: string; type: string }>(this.db.pool, this.sql.schedulesOutside, [types]),
+    ]);
+    return { pendingTypes: pending.rows.map((row) => row.type), schedules: schedules.rows };
+  }
+
   async upsertSchedule(values: unknown[]): Promise<ScheduleRow> {
     const { rows } = await this.run<ScheduleRow>(this.db.pool, this.sql.upsertSchedule, values);
     return rows[0];

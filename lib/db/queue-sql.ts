@@ -415,6 +415,23 @@ export function queueSql(quotedSchema: string) {
 
     listSchedules: `SELECT * FROM ${schedules} ORDER BY name`,
 
+    /**
+     * $1 the types this process handles. Types of pending jobs that are not among them (serial-queue jobs aside), at
+     * most 20: a skip scan over the claimable index, one probe per distinct type, so a backlog of millions costs
+     * no more than a few.
+     */
+    pendingTypesOutside: `
+      WITH RECURSIVE pending_types(type) AS (
+        (SELECT type FROM ${jobs} WHERE status = 'pending' AND queue IS NULL ORDER BY type LIMIT 1)
+        UNION ALL
+        SELECT (SELECT j.type FROM ${jobs} j WHERE j.status = 'pending' AND j.queue IS NULL AND j.type > p.type ORDER BY j.type LIMIT 1)
+          FROM pending_types p WHERE p.type IS NOT NULL
+      )
+      SELECT type FROM pending_types WHERE type IS NOT NULL AND type <> ALL($1::text[]) LIMIT 20`,
+
+    /** $1 the types this process handles. Stored schedules that enqueue another type. */
+    schedulesOutside: `SELECT name, type FROM ${schedules} WHERE type <> ALL($1::text[]) ORDER BY name LIMIT 20`,
+
     /** $1 batch size. Due schedules, locked for this transaction; others' locked ones are skipped. */
     lockDueSchedules: `
       SELECT *, now() AS db_now FROM ${schedules}

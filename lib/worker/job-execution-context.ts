@@ -1,4 +1,4 @@
-import type { Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { InvalidJobError } from '../errors';
 import { messages } from '../errors/messages';
 import type { JobContext, JobInfo } from '../interfaces';
@@ -18,13 +18,18 @@ export class JobSnoozedSignal extends Error {
 export class JobExecutionContext implements JobContext {
   /** Set by snooze(): the handler asked to run again later, without using up an attempt. */
   snoozeMs?: number;
+  private jobLogger?: Logger;
 
   constructor(
     readonly job: JobInfo,
     private readonly source: { readonly signal: AbortSignal },
     private readonly report: (percent: number, stage: string | undefined) => void,
-    readonly logger: Logger,
   ) {}
+
+  /** Created on first use (most handlers never log); its context names the job's type and id. */
+  get logger(): Logger {
+    return (this.jobLogger ??= jobLogger(this.job));
+  }
 
   get signal(): AbortSignal {
     return this.source.signal;
@@ -52,6 +57,11 @@ export class JobExecutionContext implements JobContext {
   }
 
   log(message: string): void {
-    this.logger.log(`[${this.job.type} #${this.job.id}] ${message}`);
+    this.logger.log(message);
   }
+}
+
+/** A logger whose context names the job: `PgQueue:report.generate #42`. */
+export function jobLogger(job: { type: string; id: string }): Logger {
+  return new Logger(`PgQueue:${job.type} #${job.id}`);
 }

@@ -8,7 +8,7 @@ import type { ActiveJob } from './active-job';
 import { retryDelayMs } from './backoff';
 import type { Batcher } from './batcher';
 import { describeError } from './error-text';
-import { JobExecutionContext } from './job-execution-context';
+import { JobExecutionContext, jobLogger } from './job-execution-context';
 import type { ProgressBuffer } from './progress-buffer';
 
 type Outcome = { ok: true; result: unknown } | { ok: false; error: unknown } | { ok: 'snooze'; delayMs: number };
@@ -21,7 +21,6 @@ const PERSIST_RETRY_MAX_MS = 2000;
 /** Runs one claimed job: builds its context, enforces its timeout, and records the outcome, fenced by its token. */
 export class JobRunner {
   private readonly logger = new Logger('PgQueueWorker');
-  private readonly handlerLoggers = new Map<string, Logger>();
   private giveUpAt = Infinity;
 
   constructor(
@@ -43,7 +42,6 @@ export class JobRunner {
    */
   async run(job: ActiveJob, hooks: { outcomeReady: () => void; returned: () => void }): Promise<void> {
     const { row, handler } = job;
-    const logger = this.loggerFor(row.type);
     const ctx = new JobExecutionContext(
       {
         id: row.id,
@@ -58,7 +56,6 @@ export class JobRunner {
       },
       job,
       (percent, stage) => !job.finishing && this.progress.record(job.lease, percent, stage),
-      logger,
     );
     const timeoutMs = handler.options.timeoutMs;
     const timer = timeoutMs ? setTimeout(() => job.abort(new JobTimeoutError(messages.jobTimedOut(timeoutMs))), timeoutMs) : undefined;
@@ -78,7 +75,7 @@ export class JobRunner {
       job.writeDeadline = Date.now() + this.persistRetryMs;
       hooks.outcomeReady();
       if (hasReturned) hooks.returned();
-      else this.awaitOverstay(job, returned, logger, hooks.returned);
+      else this.awaitOverstay(job, returned, ctx.logger, hooks.returned);
     }
     try {
       await this.settle(job, ctx.snoozeMs === undefined ? outcome : { ok: 'snooze', delayMs: ctx.snoozeMs });
@@ -116,12 +113,6 @@ export class JobRunner {
         logger.log(`The handler of job #${job.lease.id} returned ${late} ms after it was aborted; its slot is free.`);
       done();
     });
-  }
-
-  private loggerFor(type: string): Logger {
-    let logger = this.handlerLoggers.get(type);
-    if (!logger) this.handlerLoggers.set(type, (logger = new Logger(`PgQueue:${type}`)));
-    return logger;
   }
 
   private async settle(job: ActiveJob, outcome: Outcome): Promise<void> {
@@ -173,10 +164,11 @@ export class JobRunner {
         retryDelay = retryDelayMs(undefined, row.attempts, error);
       }
     }
+    const described = describeError(error);
     const status = await this.persist(job, () =>
       this.store.fail({
         ...job.lease,
-        error: describeError(error),
+        error: described,
         retryDelayMs: retryDelay,
         progress: latest?.percent ?? row.progress,
         stage: latest?.stage ?? null,
@@ -184,7 +176,11 @@ export class JobRunner {
       }),
     );
     if (status === 'pending') this.requeued(retryDelay);
-    if (status === 'failed') this.logger.warn(`Job #${row.id} (${row.type}) failed for good after ${row.attempts} attempt(s).`);
+    // Every failed attempt, not only the last: a person looking at a flapping job needs each cause.
+    const summary = described.split('\n', 1)[0];
+    if (status === 'pending')
+      jobLogger(row).warn(`Attempt ${row.attempts} of ${row.max_attempts} failed: ${summary}; retrying in ${retryDelay} ms.`);
+    if (status === 'failed') jobLogger(row).error(`Failed for good after ${row.attempts} attempt(s): ${summary}`, described);
   }
 
   /** Retries a write through database outages for as long as the lease could still be ours, and not past shutdown's deadline. */

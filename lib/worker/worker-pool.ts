@@ -13,6 +13,7 @@ import { DEFAULT_MAX_ATTEMPTS } from '../pg-queue.constants';
 import type { ResolvedRetention, ResolvedWorkerOptions } from '../pg-queue.options';
 import { ActiveJob } from './active-job';
 import { Batcher } from './batcher';
+import { reportBoot } from './boot-report';
 import { ClaimAhead } from './claim-ahead';
 import { FailureLog } from './failure-log';
 import { writeCompletions, type CompletionOutcome } from './completion-writer';
@@ -199,9 +200,7 @@ export class WorkerPool implements SlotLender {
     this.pruner.start();
     this.schedulePoll();
     this.wake();
-    this.logger.log(
-      `Worker ${this.workerId} started for ${this.registry.types.join(', ') || 'no job types'} (concurrency ${this.options.concurrency}).`,
-    );
+    void reportBoot(this.logger, this.store, this.registry, `Worker ${this.workerId} started (concurrency ${this.options.concurrency}).`);
   }
 
   /** First shutdown step, run while other modules are being destroyed: claim nothing more, hand back what has not started. */
