@@ -5,6 +5,7 @@
 import type { PoolClient } from 'pg';
 import { waitFor } from '../support/database';
 import { expectHealthy } from './support/ledger';
+import { TcpProxy } from '../support/tcp-proxy';
 import { note, openScene, type Scene } from './support/scene';
 
 describe('faults: connections', () => {
@@ -205,5 +206,29 @@ describe('faults: connections', () => {
     const report = await scene.analyze();
     expectHealthy(report);
     expect(report.duplicates).toEqual([]);
+  });
+
+  // Issue 12: claims and outcome writes on connections that went silent waited forever, and SIGTERM did not end the process.
+  it('SIGTERM ends a worker whose connections all went silent, within the shutdown deadline rather than the lease', async () => {
+    const { proxy, url } = await TcpProxy.start(scene.db.url);
+    let stallNew: NodeJS.Timeout | undefined;
+    try {
+      const worker = await scene.fleet.start({ DATABASE_URL: url, LEASE_MS: 20_000, SHUTDOWN_MS: 1000, CONCURRENCY: 2 });
+      const [id] = await scene.enqueueN(1, 'fault.work', { gate: 'silent' });
+      await waitFor(async () => (await scene.ledger("event = 'start' AND job_id = $1", [id])).length === 1, { message: 'the job started' });
+      proxy.stall();
+      stallNew = setInterval(() => proxy.stall(), 5); // connections opened from now on go silent too
+      scene.gates.open('silent'); // its completion goes to a silent connection
+      const signalled = Date.now();
+      worker.kill('SIGTERM');
+      await waitFor(() => !worker.alive, { timeoutMs: 20_000, intervalMs: 20, message: 'the worker exited' });
+      note('exit after SIGTERM (ms)', Date.now() - signalled);
+      // shutdownTimeoutMs 1000, 2 s for the last writes, closing the listener and the heartbeat pool (2 s each).
+      expect(Date.now() - signalled).toBeLessThan(8000);
+      expect(worker.output()).toMatch(new RegExp(`#${id}\\b.*lease`)); // the log names the job left to its lease
+    } finally {
+      clearInterval(stallNew);
+      await proxy.close();
+    }
   });
 });
