@@ -28,7 +28,8 @@ import { PgQueueLifecycle } from './worker/pg-queue.lifecycle';
     {
       provide: JobStore,
       inject: [QueueDatabase, RESOLVED_OPTIONS],
-      useFactory: (db: QueueDatabase, options: ResolvedModuleOptions) => new JobStore(db, options.preparedStatements, options.queryTimeoutMs),
+      useFactory: (db: QueueDatabase, options: ResolvedModuleOptions) =>
+        new JobStore(db, options.preparedStatements, options.queryTimeoutMs),
     },
     LocalWorker,
     {

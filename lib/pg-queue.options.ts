@@ -1,6 +1,6 @@
 import { PgQueueConfigError } from './errors';
 import { messages } from './errors/messages';
-import type { PgQueueModuleOptions, RetentionOptions } from './interfaces';
+import type { PgQueueModuleOptions, RetentionOptions, WorkerOptions } from './interfaces';
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_RETENTION,
@@ -9,6 +9,8 @@ import {
   MAX_RETENTION_MS,
 } from './pg-queue.constants';
 import { quoteSchema } from './db/identifiers';
+import { checkConnectionString } from './validation/connection-string';
+import { unknownOptions } from './validation/option-names';
 
 /** Worker settings with every default filled in. */
 export interface ResolvedWorkerOptions {
@@ -28,48 +30,54 @@ export interface ResolvedModuleOptions {
   migrate: boolean;
   maxPayloadBytes: number;
   preparedStatements: boolean;
+  /** The module's connections go through a transaction-mode pooler: no session state on them. */
+  pooler?: 'transaction';
+  /** Where the listener connects instead of through the pool. */
+  listenConnectionString?: string;
   queryTimeoutMs: number;
+  /** undefined: wait for PostgreSQL as long as it takes. */
+  connectTimeoutMs: number | undefined;
   worker: ResolvedWorkerOptions;
   retention: ResolvedRetention;
 }
 
 /** Fills in defaults and rejects invalid module options at bootstrap, before any connection is made. */
 export function resolveModuleOptions(options: PgQueueModuleOptions): ResolvedModuleOptions {
-  if (!options || (options.connectionString === undefined && options.pool === undefined))
-    throw new PgQueueConfigError(messages.missingConnection());
+  if (typeof options !== 'object' || options === null) throw new PgQueueConfigError(messages.missingConnection());
+  const worker = object<WorkerOptions>('worker', options.worker ?? {});
+  const retention = object<RetentionOptions>('retention', options.retention ?? {});
+  const unknown = unknownOptions(options, worker, retention);
+  if (unknown.length > 0) throw new PgQueueConfigError(unknown.join(' '));
+  if (options.connectionString === undefined && options.pool === undefined) throw new PgQueueConfigError(messages.missingConnection());
   if (options.connectionString !== undefined && options.pool !== undefined) throw new PgQueueConfigError(messages.bothConnections());
+  if (options.connectionString !== undefined) checkConnectionString('connectionString', options.connectionString);
+  if (options.pool !== undefined) checkPool(options.pool);
   const schema = options.schema ?? DEFAULT_SCHEMA;
   quoteSchema(schema);
-  const worker = options.worker ?? {};
+  const pooler = poolerOption(options.pooler);
   const concurrency = integer('worker.concurrency', worker.concurrency ?? 10, 1, 10_000);
   return {
     schema,
-    migrate: options.migrate ?? true,
+    migrate: flag('migrate', options.migrate ?? true),
     maxPayloadBytes: integer('maxPayloadBytes', options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, 1, MAX_PAYLOAD_BYTES_LIMIT),
-    preparedStatements: flag('preparedStatements', options.preparedStatements ?? true),
+    preparedStatements: preparedStatementsFor(options.preparedStatements, pooler),
+    pooler,
+    listenConnectionString: optionalConnectionString('listenConnectionString', options.listenConnectionString),
     queryTimeoutMs: integer('queryTimeoutMs', options.queryTimeoutMs ?? 30_000, 100),
+    connectTimeoutMs: options.connectTimeoutMs == null ? undefined : integer('connectTimeoutMs', options.connectTimeoutMs, 0),
     worker: {
-      enabled: worker.enabled ?? true,
+      enabled: flag('worker.enabled', worker.enabled ?? true),
       concurrency,
       prefetch: prefetch(worker.prefetch ?? 'auto'),
       leaseMs: integer('worker.leaseMs', worker.leaseMs ?? 30_000, 500),
       pollIntervalMs: integer('worker.pollIntervalMs', worker.pollIntervalMs ?? 1000, 10),
       shutdownTimeoutMs: integer('worker.shutdownTimeoutMs', worker.shutdownTimeoutMs ?? 10_000, 0),
     },
-    retention: resolveRetention(options.retention ?? {}),
+    retention: resolveRetention(retention),
   };
 }
 
 function resolveRetention(retention: RetentionOptions): ResolvedRetention {
-  if (typeof retention !== 'object' || retention === null)
-    throw new PgQueueConfigError(messages.invalidOption('retention', retention, 'an object'));
-  // A misspelt key would otherwise silently keep the default, and with it every finished job.
-  for (const key of Object.keys(retention)) {
-    if (!(key in DEFAULT_RETENTION))
-      throw new PgQueueConfigError(
-        messages.invalidOption(`retention.${key}`, (retention as Record<string, unknown>)[key], 'no such option'),
-      );
-  }
   const keep = (key: 'completedMs' | 'failedMs' | 'cancelledMs') =>
     integer(`retention.${key}`, retention[key] ?? DEFAULT_RETENTION[key], 0, MAX_RETENTION_MS);
   return {
@@ -78,6 +86,36 @@ function resolveRetention(retention: RetentionOptions): ResolvedRetention {
     cancelledMs: keep('cancelledMs'),
     pruneIntervalMs: integer('retention.pruneIntervalMs', retention.pruneIntervalMs ?? DEFAULT_RETENTION.pruneIntervalMs, 100),
   };
+}
+
+function checkPool(value: unknown): void {
+  const pool = value as { query?: unknown; connect?: unknown } | null;
+  if (typeof pool !== 'object' || pool === null || typeof pool.query !== 'function' || typeof pool.connect !== 'function')
+    throw new PgQueueConfigError(messages.invalidOption('pool', value, 'a pg Pool'));
+}
+
+function object<T extends object>(option: string, value: unknown): T {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new PgQueueConfigError(messages.invalidOption(option, value, 'an object'));
+  return value as T;
+}
+
+function poolerOption(value: unknown): 'transaction' | undefined {
+  if (value === undefined || value === 'transaction') return value;
+  throw new PgQueueConfigError(messages.invalidOption('pooler', value, "'transaction' (or no pooler option)"));
+}
+
+/** A transaction pooler runs each transaction on any server connection: one prepared on another would be missing. */
+function preparedStatementsFor(value: unknown, behindPooler: 'transaction' | undefined): boolean {
+  if (behindPooler && value === true)
+    throw new PgQueueConfigError(messages.conflictingOptions(`pooler: '${behindPooler}'`, 'preparedStatements: true'));
+  return flag('preparedStatements', value ?? !behindPooler);
+}
+
+function optionalConnectionString(option: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  checkConnectionString(option, value);
+  return value as string;
 }
 
 function integer(option: string, value: unknown, min: number, max = 2 ** 31 - 1, expected = `an integer from ${min} to ${max}`): number {

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { Client } from 'pg';
+import { Client, type ClientConfig } from 'pg';
+import { messages } from '../errors/messages';
 import type { QueueDatabase } from './queue-database';
 
 type NotificationHandler = (payload: string) => void;
@@ -25,7 +26,12 @@ export class PgListener {
   private reconnectTimer?: NodeJS.Timeout;
   private healthTimer?: NodeJS.Timeout;
 
-  constructor(private readonly db: QueueDatabase) {}
+  /** Undefined when there is nowhere to LISTEN. */
+  private readonly config: ClientConfig | undefined;
+
+  constructor(private readonly db: QueueDatabase) {
+    this.config = db.listenConfig();
+  }
 
   /** Subscribes to a channel; returns the unsubscribe function. */
   on(channel: string, handler: NotificationHandler): () => void {
@@ -41,10 +47,18 @@ export class PgListener {
     return () => this.reconnectHandlers.delete(handler);
   }
 
-  /** Connects once; later calls return the same promise. A failed first connect keeps retrying in the background. */
+  /**
+   * Connects once; later calls return the same promise. A failed first connect keeps retrying in the background.
+   * With nowhere to LISTEN (behind a transaction pooler, without listenConnectionString) it warns once and never
+   * connects: subscribers then hear nothing, and their polling does all the work.
+   */
   start(): Promise<void> {
-    this.started ??= this.connect(false).catch(() => this.scheduleReconnect());
+    this.started ??= this.config ? this.connect(false).catch(() => this.scheduleReconnect()) : this.pollOnly();
     return this.started;
+  }
+
+  private async pollOnly(): Promise<void> {
+    this.logger.warn(messages.noListenBehindPooler());
   }
 
   async close(): Promise<void> {
@@ -57,7 +71,7 @@ export class PgListener {
   }
 
   private async connect(isReconnect: boolean): Promise<void> {
-    const client = new Client(this.db.connectionConfig());
+    const client = new Client(this.config);
     client.on('notification', (message) => {
       for (const handler of this.handlers.get(message.channel) ?? []) handler(message.payload ?? '');
     });
@@ -76,6 +90,7 @@ export class PgListener {
       return;
     }
     this.client = client;
+    if (isReconnect && this.failures > 1) this.logger.log(`LISTEN connection is back after ${this.failures - 1} failed reconnect(s).`);
     this.failures = 0;
     clearInterval(this.healthTimer);
     this.healthTimer = setInterval(() => void this.checkHealth(client), HEALTH_CHECK_MS);
@@ -113,7 +128,8 @@ export class PgListener {
     const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.failures++);
     this.reconnectTimer = setTimeout(() => {
       this.connect(true).catch((error: Error) => {
-        this.logger.warn(`LISTEN reconnect failed: ${error.message}`);
+        // Once per outage: retries come every few seconds for as long as it lasts, and the line on success closes it.
+        if (this.failures === 1) this.logger.warn(`LISTEN reconnect failed: ${error.message}; retrying quietly with backoff.`);
         this.scheduleReconnect();
       });
     }, delay);

@@ -1,7 +1,10 @@
 import { Logger } from '@nestjs/common';
-import { Pool, type ClientBase, type ClientConfig, type PoolConfig } from 'pg';
+import { Pool, type ClientBase, type ClientConfig, type PoolConfig, type QueryConfig } from 'pg';
 import { channelsFor, quoteSchema, type Channels } from './identifiers';
 import { queueSql, type QueueSql } from './queue-sql';
+
+/** How long opening one connection, and its session settings, may take. */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 /**
  * Settings of the connections the module opens itself; an application's own pool (the `pool` option) is left as
@@ -11,7 +14,21 @@ import { queueSql, type QueueSql } from './queue-sql';
  * cost over jit_above_cost, which adds tens of milliseconds to every run.
  */
 const applySessionSettings = (client: ClientBase): Promise<unknown> =>
-  client.query('SET plan_cache_mode = force_generic_plan; SET jit = off');
+  // Bounded: pg-pool's connect timeout ends with the connection, and a SET that never returns would hold a pool slot.
+  client.query({ text: 'SET plan_cache_mode = force_generic_plan; SET jit = off', query_timeout: CONNECT_TIMEOUT_MS } as QueryConfig);
+
+/** Where the module's connections go: straight to PostgreSQL (the default) or through a transaction-mode pooler. */
+export interface ConnectionMode {
+  pooler?: 'transaction';
+  /** A direct connection for the listener, bypassing the pooler. */
+  listenConnectionString?: string;
+}
+
+/**
+ * None behind a transaction pooler: a SET stays on the pooler's server connection, which the next transaction of any
+ * client gets. plan_cache_mode pays off only for prepared statements, which a pooler cannot keep; see README for JIT.
+ */
+const sessionSettingsFor = (mode: ConnectionMode) => (mode.pooler ? undefined : applySessionSettings);
 
 const KEEPALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 };
 
@@ -30,6 +47,7 @@ export class QueueDatabase {
     readonly schema: string,
     /** True when the module created the pool and therefore ends it. */
     private readonly ownsPool: boolean,
+    private readonly mode: ConnectionMode = {},
   ) {
     this.quotedSchema = quoteSchema(schema);
     this.sql = queueSql(this.quotedSchema);
@@ -38,11 +56,16 @@ export class QueueDatabase {
     pool.on('error', this.onPoolError);
   }
 
-  static fromConnectionString(connectionString: string, schema: string): QueueDatabase {
+  static fromConnectionString(connectionString: string, schema: string, mode: ConnectionMode = {}): QueueDatabase {
     // Keepalive probes after 10 s idle find peers that vanished (the OS default waits two hours); the connect
     // timeout keeps a dead server from stalling claims and heartbeats forever.
-    const pool = new Pool({ connectionString, ...KEEPALIVE, connectionTimeoutMillis: 10_000, onConnect: applySessionSettings });
-    return new QueueDatabase(pool, schema, true);
+    const pool = new Pool({
+      connectionString,
+      ...KEEPALIVE,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      onConnect: sessionSettingsFor(mode),
+    });
+    return new QueueDatabase(pool, schema, true, mode);
   }
 
   /**
@@ -51,13 +74,30 @@ export class QueueDatabase {
    */
   get control(): Pool {
     if (!this.controlPool) {
-      this.controlPool = new Pool({ ...this.connectionConfig(), max: 2, connectionTimeoutMillis: 10_000, onConnect: applySessionSettings });
+      this.controlPool = new Pool({
+        ...this.connectionConfig(),
+        max: 2,
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+        onConnect: sessionSettingsFor(this.mode),
+      });
       this.controlPool.on('error', this.onPoolError);
     }
     return this.controlPool;
   }
 
-  /** Settings for a dedicated connection (the listener) to the same server as the pool. */
+  /**
+   * Where the listener connects: `listenConnectionString` when given, else the pool's server. None through a
+   * transaction pooler: its LISTEN would stay on a shared server connection and never hear a notification, while the
+   * listener's health check (a query through the pooler) kept passing.
+   */
+  listenConfig(): ClientConfig | undefined {
+    const { listenConnectionString, pooler } = this.mode;
+    if (listenConnectionString === undefined) return pooler ? undefined : this.connectionConfig();
+    const { connectionTimeoutMillis = CONNECT_TIMEOUT_MS } = this.connectionConfig();
+    return { connectionString: listenConnectionString, ...KEEPALIVE, connectionTimeoutMillis };
+  }
+
+  /** Settings for a dedicated connection to the same server (or pooler) as the pool. */
   connectionConfig(): ClientConfig {
     const { max, min, idleTimeoutMillis, allowExitOnIdle, maxUses, log, Client, ...client } = this.pool.options as PoolConfig & {
       Client?: unknown;

@@ -23,6 +23,29 @@ export const messages = {
     'Import it once (isGlobal: true makes QueueService available everywhere), or set worker.enabled: false on the others.',
   missingConnection: () => 'PgQueueModule needs either connectionString or pool.',
   bothConnections: () => 'PgQueueModule takes connectionString or pool, not both.',
+  unknownOption: (option: string, suggestion: string | undefined, level: string, known: readonly string[]) =>
+    `Unknown option ${option}: ${suggestion ? `did you mean ${suggestion}?` : `${level} takes ${known.join(', ')}.`}`,
+  isGlobalInOptions: () =>
+    'Unknown option isGlobal: give it to forRootAsync() itself, beside useFactory, useClass or useExisting, ' +
+    'not in the options object they produce.',
+  invalidConnectionString: (option: string, why: string) =>
+    `Invalid option ${option}: ${why}. node-postgres takes a URL such as ` +
+    'postgres://user:password@host:5432/database, or a socket directory such as /var/run/postgresql.',
+  waitingForDatabase: (cause: unknown, timeoutMs: number | undefined) =>
+    `PostgreSQL is not reachable (${describeCause(cause)}); the bootstrap waits for it, retrying with backoff, ` +
+    (timeoutMs === undefined
+      ? 'for as long as it takes (connectTimeoutMs sets a limit).'
+      : `for up to ${timeoutMs} ms (connectTimeoutMs).`),
+  databaseReachableAgain: (waitedMs: number) => `PostgreSQL is reachable again after ${(waitedMs / 1000).toFixed(1)} s.`,
+  databaseUnreachable: (timeoutMs: number, cause: unknown) =>
+    `PostgreSQL was not reachable within connectTimeoutMs (${timeoutMs} ms); the last failure: ${describeCause(cause)}.`,
+  databaseRefused: (cause: unknown) =>
+    `PostgreSQL refused the connection: ${describeCause(cause)}. Waiting would not change that, so the bootstrap fails: ` +
+    'check the user, password, database name and TLS settings.',
+  noListenBehindPooler: () =>
+    "pooler: 'transaction' without listenConnectionString: no LISTEN connection, since a transaction pooler drops " +
+    'notifications. Workers and watch() find new jobs, changes and cancellations by polling every worker.pollIntervalMs. ' +
+    'Set listenConnectionString to a direct connection to PostgreSQL for instant wake-ups.',
   schemaNotMigrated: (schema: string, missing: number[]) =>
     `Schema "${schema}" lacks migration(s) ${missing.join(', ')}, which this version of nestjs-pgqueue needs. ` +
     'Run with migrate: true (the default) once, or apply the migrations yourself.',
@@ -48,6 +71,21 @@ export const messages = {
     `Invalid snooze ${describe(ms)}: expected an integer number of milliseconds from 0 to ${max}.`,
   snoozeAfterSettled: () => 'ctx.snooze() was called after the handler had settled; it has no effect.',
 };
+
+// Five characters, starting with a digit or one of the classes F0, HV, P0, XX; Node's codes (EPIPE...) never match.
+const SQLSTATE = /^([0-9][0-9A-Z]|F0|HV|P0|XX)[0-9A-Z]{3}$/;
+
+/** An error as one line: its message, plus the SQLSTATE or system code when the message leaves it out. */
+function describeCause(cause: unknown): string {
+  // Duck-typed, not instanceof: Node's socket errors come from another realm under test runners such as jest.
+  const error = cause as { message?: unknown; name?: unknown; code?: unknown; errors?: unknown } | null;
+  if (typeof error !== 'object' || error === null || typeof error.message !== 'string') return describe(cause);
+  // Node reports a refused connection to a name with several addresses as an AggregateError with an empty message.
+  const parts = !error.message && Array.isArray(error.errors) ? error.errors.map((e) => describeCause(e)) : [error.message];
+  const text = [...new Set(parts)].join('; ') || String(error.name);
+  const code = error.code;
+  return typeof code === 'string' && code && !text.includes(code) ? `${text} (${SQLSTATE.test(code) ? 'SQLSTATE ' : ''}${code})` : text;
+}
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value);

@@ -1,7 +1,7 @@
 /** Base class of every error nestjs-pgqueue throws on purpose. */
 export class PgQueueError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = new.target.name;
   }
 }
@@ -38,6 +38,15 @@ export class DuplicateJobHandlerError extends PgQueueConfigError {}
 
 /** The database schema is missing migrations and `migrate` is false. */
 export class SchemaNotMigratedError extends PgQueueConfigError {}
+
+/**
+ * At bootstrap, PostgreSQL turned the connection away for a reason that waiting does not cure: authentication, a
+ * database or role that does not exist, TLS settings. `cause` is its error.
+ */
+export class DatabaseAccessError extends PgQueueConfigError {}
+
+/** At bootstrap, PostgreSQL stayed unreachable for longer than `connectTimeoutMs`; `cause` is the last failure. */
+export class DatabaseUnreachableError extends PgQueueError {}
 
 /** `watch()` was asked for a job that does not exist. */
 export class JobNotFoundError extends PgQueueError {}

@@ -51,10 +51,24 @@ export interface PgQueueModuleOptions {
   maxPayloadBytes?: number;
   /**
    * Run the hot statements (enqueue, claim, completion, heartbeat, progress) as named prepared statements, planned once
-   * per connection. Turn off behind PgBouncer in transaction mode (or any pooler that cannot keep prepared statements).
-   * @default true
+   * per connection. Off under `pooler: 'transaction'`, where `true` is a configuration error.
+   * @default true (false with `pooler: 'transaction'`)
    */
   preparedStatements?: boolean;
+  /**
+   * The module's connections go through a pooler in transaction mode (PgBouncer, RDS Proxy, Supavisor), which hands
+   * each transaction any of its shared server connections: no named prepared statements, no session settings on the
+   * module's connections, and no LISTEN through it (it would never hear a notification). Without
+   * `listenConnectionString`, workers and `watch()` then find new jobs, changes and cancellations by polling.
+   * @default undefined (direct connections)
+   */
+  pooler?: 'transaction';
+  /**
+   * A direct connection to PostgreSQL, bypassing any pooler, used only by the one connection that LISTENs for
+   * wake-ups, cancellations and `watch()` updates. Give it with `pooler: 'transaction'` to keep instant wake-ups.
+   * @default undefined (the listener connects where the pool does; under `pooler`, no listener)
+   */
+  listenConnectionString?: string;
   /**
    * How long the module waits for PostgreSQL to answer any one of its statements (enqueues, claims, outcome writes;
    * heartbeats are bounded tighter, by a third of the lease) before it drops the connection as dead and uses a new
@@ -63,6 +77,16 @@ export interface PgQueueModuleOptions {
    * @default 30000
    */
   queryTimeoutMs?: number;
+  /**
+   * How long the bootstrap waits for an unreachable PostgreSQL (refused connections, a server starting up, every
+   * connection slot taken) before it fails with `DatabaseUnreachableError`, whose `cause` is the last failure. It is
+   * checked after each failed attempt: an attempt that is connected (waiting for another process's migration, say)
+   * is not cut short, and one connection attempt of the module's own pool gives up after 10 s. `0` fails at the
+   * first failure. Failures that waiting cannot cure (authentication, a database that does not exist, TLS settings)
+   * fail the bootstrap at once, whatever this says. @default undefined: wait as long as it takes, so a fleet started
+   * before its database comes up with it rather than crash-looping.
+   */
+  connectTimeoutMs?: number;
   /** Worker pool settings. */
   worker?: WorkerOptions;
   /** How long finished jobs are kept; worker processes prune them. */

@@ -1,8 +1,17 @@
 /**
  * Eight worker processes booting at the same moment on a schema that does not exist yet: the migrations run once
- * (under the advisory lock), and every process comes up and claims work.
+ * (under the advisory lock), and every process comes up and claims work. And booting against a server that cannot
+ * take the connection yet (waited for, logged once), that is not there (connectTimeoutMs), or that turns the
+ * connection away for good (fails at once).
  */
-import { createTestDatabase, waitFor, type TestDatabase } from '../support/database';
+import { Logger } from '@nestjs/common';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import * as migrator from '../../lib/db/migrator';
+import { DatabaseAccessError, DatabaseUnreachableError, PgQueueModule, QueueService, type PgQueueModuleOptions } from '../../lib';
+import { createTestDatabase, quoteIdent, waitFor, type TestDatabase } from '../support/database';
+import { freePort } from '../support/embedded-postgres';
 import { startQueueApp } from '../support/queue-app';
 import { analyzeLedger, expectHealthy, installAudit } from './support/ledger';
 import { openScene, type Scene } from './support/scene';
@@ -69,5 +78,118 @@ describe('faults: a fleet booting at once', () => {
     } finally {
       await producer.close();
     }
+  });
+});
+
+describe('faults: booting while PostgreSQL cannot take the connection', () => {
+  let db: TestDatabase;
+  let warn: jest.SpiedFunction<Logger['warn']>;
+  let log: jest.SpiedFunction<Logger['log']>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  beforeEach(() => {
+    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+  });
+  afterEach(() => {
+    warn.mockRestore();
+    log.mockRestore();
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  const boot = (options: PgQueueModuleOptions): Promise<TestingModule> =>
+    Test.createTestingModule({ imports: [PgQueueModule.forRoot({ worker: { enabled: false }, ...options })] })
+      .compile()
+      .then(async (app) => (await app.init(), app));
+  const lines = (spy: jest.SpiedFunction<Logger['warn']>) => spy.mock.calls.map(([message]) => String(message));
+  const waits = () => lines(warn).filter((line) => /not reachable/.test(line));
+
+  /** `url` as another user, keeping the file's application_name (for the leak check). */
+  const asUser = (user: string, url = db.url) => Object.assign(new URL(url), { username: user, password: '' }).toString();
+
+  it('every connection slot of its role taken (53300): waits, logs it once, and comes up when a slot frees', async () => {
+    const role = `pgq_boot_${process.pid}_${randomBytes(4).toString('hex')}`;
+    const [{ database }] = await db.query<{ database: string }>('SELECT current_database() AS database');
+    await db.query(`CREATE ROLE ${role} LOGIN CONNECTION LIMIT 1`);
+    await db.query(`GRANT CREATE ON DATABASE ${quoteIdent(database)} TO ${role}`);
+    const holder = new Client({ connectionString: asUser(role) });
+    try {
+      await holder.connect(); // the role's one connection
+      const booting = boot({ connectionString: asUser(role), schema: db.schema });
+      booting.catch(() => undefined); // asserted below
+      await waitFor(() => waits().length > 0, { message: 'the wait is logged' });
+      expect(waits()).toEqual([expect.stringMatching(/too many connections for role .* \(SQLSTATE 53300\).*retrying with backoff/)]);
+      const attempts = jest.spyOn(migrator, 'migrate');
+      await waitFor(() => attempts.mock.calls.length >= 2, { message: 'two more attempts' });
+      attempts.mockRestore();
+      expect(waits()).toHaveLength(1);
+
+      await holder.end();
+      const app = await booting;
+      try {
+        expect(waits()).toHaveLength(1);
+        expect(lines(log)).toEqual(expect.arrayContaining([expect.stringMatching(/^PostgreSQL is reachable again after \d+\.\d s\.$/)]));
+        const job = await app.get(QueueService).enqueue('boot.check', {});
+        expect((await app.get(QueueService).getJob(job.id))?.status).toBe('pending');
+      } finally {
+        await app.close();
+      }
+    } finally {
+      await holder.end().catch(() => undefined);
+      await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(db.schema)} CASCADE`);
+      await db.query(`DROP OWNED BY ${role}`);
+      await db.query(`DROP ROLE ${role}`);
+    }
+  });
+
+  it('nothing listening: with connectTimeoutMs, fails with DatabaseUnreachableError and the last cause, having logged the wait once', async () => {
+    const port = await freePort();
+    const attempts = jest.spyOn(migrator, 'migrate');
+    const started = Date.now();
+    const error = await boot({ connectionString: `postgres://postgres@127.0.0.1:${port}/test`, connectTimeoutMs: 1500 }).catch((e) => e);
+    const tries = attempts.mock.calls.length;
+    attempts.mockRestore();
+    expect(error).toBeInstanceOf(DatabaseUnreachableError);
+    expect(error.message).toMatch(new RegExp(`within connectTimeoutMs \\(1500 ms\\).*ECONNREFUSED 127\\.0\\.0\\.1:${port}`));
+    expect(error.cause).toMatchObject({ code: 'ECONNREFUSED' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
+    // Tried at once, then after 250, 500 and 750 (the rest of the 1500) ms: one line for them all.
+    expect(tries).toBeGreaterThanOrEqual(3);
+    expect(waits()).toEqual([expect.stringMatching(/ECONNREFUSED.*for up to 1500 ms \(connectTimeoutMs\)/)]);
+  });
+
+  it.each([
+    [
+      'a database that does not exist (3D000)',
+      () => Object.assign(new URL(db.url), { pathname: `/pgq_missing_${randomBytes(4).toString('hex')}` }).toString(),
+      /database "pgq_missing_\w+" does not exist \(SQLSTATE 3D000\)/,
+    ],
+    [
+      'a role that does not exist (28000)',
+      () => asUser(`pgq_nobody_${randomBytes(4).toString('hex')}`),
+      /role "pgq_nobody_\w+" does not exist \(SQLSTATE 28000\)/,
+    ],
+    [
+      'TLS asked of a server without it',
+      () => {
+        const url = new URL(db.url);
+        url.searchParams.set('ssl', 'true');
+        return url.toString();
+      },
+      /does not support SSL/,
+    ],
+  ])('%s: fails at once with DatabaseAccessError and the cause, without waiting', async (_, url, cause) => {
+    const [{ ssl }] = await db.query<{ ssl: string }>('SHOW ssl');
+    if (String(cause).includes('SSL') && ssl === 'on') return; // this test server speaks TLS: nothing to refuse
+    const error = await boot({ connectionString: url(), schema: db.schema }).catch((e) => e);
+    expect(error).toBeInstanceOf(DatabaseAccessError);
+    expect(error.message).toMatch(cause);
+    expect(error.message).toContain('Waiting would not change that');
+    expect(error.cause).toBeInstanceOf(Error);
+    expect(waits()).toEqual([]);
   });
 });

@@ -1,10 +1,11 @@
 /**
  * Faults of PostgreSQL itself, on a server this file owns (test/faults/support/owned-postgres.ts), never the
- * shared one: a restart under load, and a server that is not there yet when the app boots.
+ * shared one: a restart under load, a server that is not there yet when the app boots, and one that refuses the
+ * password.
  */
 import { Test, type TestingModule } from '@nestjs/testing';
 import { Pool } from 'pg';
-import { PgQueueModule, QueueService } from '../../lib';
+import { DatabaseAccessError, PgQueueModule, QueueService } from '../../lib';
 import { waitFor } from '../support/database';
 import { Fleet, Gates } from './support/fleet';
 import { analyzeLedger, expectHealthy, installAudit, installLedger } from './support/ledger';
@@ -51,6 +52,18 @@ describe('faults: PostgreSQL restarts and absences', () => {
     Number(
       (await admin.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".jobs WHERE status IN ('pending', 'running')`)).rows[0].n,
     );
+
+  it('a wrong password (28P01): the bootstrap fails at once with DatabaseAccessError, instead of waiting', async () => {
+    const url = Object.assign(new URL(pg.url), { password: 'not-the-password' }).toString();
+    const attempt = Test.createTestingModule({
+      imports: [PgQueueModule.forRoot({ connectionString: url, schema: 'wrong_password', worker: { enabled: false } })],
+    }).compile();
+    const error = await attempt.catch((e) => e);
+    expect(error).toBeInstanceOf(DatabaseAccessError);
+    expect(error.message).toMatch(/password authentication failed for user "postgres" \(SQLSTATE 28P01\)/);
+    expect(error.message).not.toContain('not-the-password');
+    expect(error.cause).toMatchObject({ code: '28P01' });
+  });
 
   // Regression: the restart used to end the scheduler's in-transaction connection and crash the worker (fixed by lib/db/in-transaction.ts).
   it('restarted under load: workers recover without a process restart, nothing is lost, nothing is written stale', async () => {
@@ -118,6 +131,9 @@ describe('faults: PostgreSQL restarts and absences', () => {
       await pg.start();
     }
     await worker.ready;
+    // The wait is logged once, when it begins, not once per retry. (Its end is logged at the `log` level, which this
+    // worker does not print; test/faults/boot.spec.ts sees it.)
+    expect(worker.output().match(/not reachable/g)).toHaveLength(1);
     await installAudit(admin, schema);
     const queue = await producerFor(schema);
     const jobs = await queue.enqueueMany(Array.from({ length: 5 }, () => ({ type: 'fault.work', payload: {} })));
