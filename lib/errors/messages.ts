@@ -5,6 +5,29 @@ export const messages = {
   invalidJobType: (type: unknown, why: string) =>
     `Invalid job type ${describe(type)}: ${why}. Use 1-128 characters of letters, digits and . _ - : /`,
   invalidPayload: (path: string, why: string) => `Invalid job payload at ${path}: ${why}.`,
+  /** The `why` of invalidPayload: what JSON or PostgreSQL would change or refuse in a payload or result. */
+  notJson: {
+    tooDeep: (max: number) => `nested deeper than ${max} levels`,
+    notFinite: (n: number) => `${n} is not representable in JSON`,
+    undefined: () => 'undefined is not JSON (use null)',
+    type: (type: string) => `a ${type} is not JSON`,
+    circular: () => 'circular reference',
+    nul: () => 'NUL characters (\\u0000) cannot be stored by PostgreSQL',
+    loneSurrogate: () => 'lone UTF-16 surrogate',
+    date: () =>
+      'a Date would be read back as a string, not a Date: pass date.toISOString() (or getTime()) and convert it back where it is read',
+    toJSON: (kind: string) =>
+      `this ${kind} has a toJSON method, so JSON would store what toJSON returns instead of its data: pass value.toJSON() if that is what should be stored`,
+    collection: (kind: string) =>
+      `this ${kind} would be stored as {}, losing its entries: pass them instead, e.g. [...set] or Object.fromEntries(map)`,
+    binary: (kind: string) =>
+      `this ${kind} is binary data, which JSON turns into an object of numbers: encode it, e.g. buffer.toString('base64')`,
+    boxed: (kind: string) => `this boxed ${kind} is not JSON: pass the primitive (value.valueOf())`,
+    promise: () => 'a Promise is not data (a missing await?)',
+    hidden: (kind: string) =>
+      `this ${kind} keeps its data where JSON does not look, so it would be stored without it: pass the data itself`,
+    threw: (error: string) => `reading it threw ${error}`,
+  },
   payloadTooLarge: (bytes: number, limit: number) =>
     `Job payload is ${bytes} bytes of JSON, over the limit of ${limit} bytes (option maxPayloadBytes).`,
   invalidOption: (option: string, value: unknown, expected: string) =>
@@ -60,7 +83,7 @@ export const messages = {
   shutdownDeadline: (ms: number) => `Worker shut down before the job finished (shutdownTimeoutMs ${ms}); the job was handed back.`,
   interruptedAtShutdown: () => 'The worker shut down while this attempt was running; it was handed back.',
   leaseExpired: () => 'Lease expired: the worker running this job stopped heartbeating (crashed or lost its connection).',
-  resultNotJson: (why: string) => `Handler result cannot be stored as JSON: ${why}.`,
+  resultNotJson: (path: string, why: string) => `Handler result cannot be stored as JSON: at ${path}: ${why}.`,
   resultTooLarge: (bytes: number, limit: number) =>
     `Handler result is ${bytes} bytes of JSON, over the limit of ${limit} bytes (option maxPayloadBytes).`,
   resultRejected: (why: string) => `PostgreSQL refused to store the handler's result: ${why}`,

@@ -24,7 +24,7 @@ export function validateJobId(id: unknown): string {
 }
 
 export function serializePayload(payload: unknown, maxBytes: number): string {
-  const json = toPlainJson(payload, (message) => new InvalidPayloadError(message));
+  const json = toPlainJson(payload, (path, why) => new InvalidPayloadError(messages.invalidPayload(path, why)));
   // A UTF-16 unit takes at most 3 bytes of UTF-8: only a long text needs counting.
   if (json.length * 3 > maxBytes) {
     const bytes = Buffer.byteLength(json, 'utf8');

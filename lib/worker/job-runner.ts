@@ -137,7 +137,7 @@ export class JobRunner {
   private async complete(job: ActiveJob, result: unknown): Promise<void> {
     let json: string;
     try {
-      json = toPlainJson(result === undefined ? null : result, (message) => new UnrecoverableJobError(messages.resultNotJson(message)));
+      json = toPlainJson(result === undefined ? null : result, (path, why) => new UnrecoverableJobError(messages.resultNotJson(path, why)));
       const bytes = Buffer.byteLength(json, 'utf8');
       if (bytes > this.maxResultBytes) throw new UnrecoverableJobError(messages.resultTooLarge(bytes, this.maxResultBytes));
     } catch (error) {

@@ -104,12 +104,20 @@ describe('faults: hostile input', () => {
       ['a symbol value', { s: Symbol('s') }],
       ['a Map', new Map([[1, 2]])],
       [
-        'a class instance',
-        new (class Point {
-          x = 1;
+        'a Set inside a class instance',
+        new (class Tagged {
+          tags = new Set(['a']);
         })(),
       ],
       ['an object with toJSON', { toJSON: () => 'x' }],
+      [
+        'a class instance with toJSON',
+        new (class Decimalish {
+          toJSON() {
+            return '1.50';
+          }
+        })(),
+      ],
       ['a boxed string', new String('x')],
     ];
     for (const [name, payload] of refused) {
@@ -150,6 +158,18 @@ describe('faults: hostile input', () => {
       ['a top-level null', null, null],
       // Results are held to the payload limit too: this one cannot also come back wrapped in a result.
       ['a 1 MiB payload, exactly at the limit', 'y'.repeat(MiB - 2), null, false],
+      // Was refused as "not a plain object" (issue 12): an instance is its own enumerable data, as in JSON.
+      [
+        'a class instance is stored as its own fields',
+        new (class Point {
+          x = 1;
+          get y() {
+            return 2;
+          }
+        })(),
+        { x: 1 },
+      ],
+      ['a toJSON key that is not a function is an ordinary key', { toJSON: 'x', a: 1 }, null],
     ];
     const ids: string[] = [];
     for (const [, payload] of cases) ids.push((await queue.enqueue('fault.echo', payload)).id);
