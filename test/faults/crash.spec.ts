@@ -164,22 +164,34 @@ describe('faults: crashes and hung workers', () => {
     expect(report.audit.filter((a) => a.job_id === id && a.new_status === 'completed')).toHaveLength(1);
   });
 
-  it('a handler that never settles: the timeout aborts its signal, fails the attempt and frees the slot', async () => {
-    await scene.fleet.start({ HANG_TIMEOUT_MS: 300, CONCURRENCY: 4 });
-    const [hung] = await scene.enqueueN(1, 'fault.hang', { hang: true });
+  it('a handler that ignores its timeout: the attempt fails at once, the slot stays taken until the handler returns', async () => {
+    const worker = await scene.fleet.start({ HANG_TIMEOUT_MS: 300, CONCURRENCY: 4 });
+    const [hung] = await scene.enqueueN(1, 'fault.hang', { hang: true, gate: 'hung-returns' });
     await waitFor(async () => (await scene.ledger("event = 'start' AND job_id = $1", [hung])).length === 1);
     const after = await scene.enqueueN(3, 'fault.hang', { hang: false }); // same type, concurrency 1
 
-    await scene.settled([hung, ...after]);
+    await scene.settled([hung]);
     const [row] = await scene.jobs([hung]);
     expect(row.status).toBe('failed');
     expect(row.last_error).toContain('JobTimeoutError');
-    const hungEvents = await scene.ledger('job_id = $1', [hung]);
-    expect(hungEvents.map((e) => e.event)).toEqual(['start', 'abort']); // aborted, and it never returned
-    expect(hungEvents[1].detail.reason).toBe('JobTimeoutError');
+    await waitFor(() => worker.output().includes(`Job #${hung} was aborted`), { message: 'the overstay warning' });
+    // The type's one slot is still taken by the body that ignores its signal: the others wait, unclaimed; other types run.
+    const other = await scene.enqueueN(2, 'fault.other', {});
+    await scene.settled(other);
+    expect((await scene.jobs(after)).map((j) => [j.status, j.attempts, j.locked_by])).toEqual([
+      ['pending', 0, null],
+      ['pending', 0, null],
+      ['pending', 0, null],
+    ]);
+
+    scene.gates.open('hung-returns'); // the body returns: the slot frees, the waiting jobs run one at a time
+    await scene.settled(after);
     expect((await scene.jobs(after)).map((j) => j.status)).toEqual(['completed', 'completed', 'completed']);
+    const hungEvents = await scene.ledger('job_id = $1', [hung]);
+    expect(hungEvents.map((e) => e.event)).toEqual(['start', 'abort', 'end']);
+    expect(hungEvents[1].detail.reason).toBe('JobTimeoutError');
     const starts = await scene.ledger("event = 'start' AND job_id = ANY($1::bigint[])", [after]);
-    for (const start of starts) expect(start.at.getTime()).toBeGreaterThanOrEqual(hungEvents[1].at.getTime() - 50);
+    for (const start of starts) expect(start.at.getTime()).toBeGreaterThanOrEqual(hungEvents[2].at.getTime());
 
     const report = await scene.analyze();
     expectHealthy(report);
