@@ -57,4 +57,29 @@ describe('transactional enqueue (outbox)', () => {
       client.release();
     }
   });
+
+  it('runs enqueues started at once on one client one after another (pg deprecates overlapping queries on a client)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on('warning', onWarning);
+    const client = await db.admin.connect();
+    try {
+      await client.query('BEGIN');
+      const jobs = await Promise.all(
+        [10, 11, 12, 13].map((orderId) =>
+          app.queue.enqueue('receipt.send', { orderId }, { client, ...(orderId % 2 ? { queue: `order-${orderId}` } : {}) }),
+        ),
+      );
+      await client.query('COMMIT');
+      expect(await db.query(`SELECT id::text FROM ${db.schema}.jobs WHERE id = ANY($1::bigint[])`, [jobs.map((j) => j.id)])).toHaveLength(
+        4,
+      );
+    } finally {
+      client.release();
+      process.off('warning', onWarning);
+    }
+    // Warnings are emitted on the next tick.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings.filter((message) => message.includes('already executing a query'))).toEqual([]);
+  });
 });

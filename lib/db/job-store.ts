@@ -3,6 +3,7 @@ import { QueryTimeoutError } from '../errors';
 import type { JobKeyMode } from '../interfaces';
 import { messages } from '../errors/messages';
 import { newRow, type ClaimedJobRow, type InsertedRow, type JobRow, type ScheduleRow } from './job-row';
+import { BoundedQueries } from './bounded-query';
 import { inTransaction } from './in-transaction';
 import { serialized } from './serialized-client';
 import { jobsDocument } from './jobs-document';
@@ -61,6 +62,8 @@ export class JobStore {
      */
     private readonly queryTimeoutMs = 30_000,
   ) {}
+
+  private readonly bounded = new BoundedQueries();
 
   private get sql() {
     return this.db.sql;
@@ -133,23 +136,19 @@ export class JobStore {
   }
 
   /** A hot statement: prepared where the pool allows it. */
-  private onPool(text: string, values: unknown[], timeoutMs = this.queryTimeoutMs): QueryConfig {
-    return { ...(this.preparedStatements ? prepared(text, values) : { text, values }), query_timeout: timeoutMs } as QueryConfig;
+  private onPool(text: string, values: unknown[]): QueryConfig {
+    return this.preparedStatements ? prepared(text, values) : { text, values };
   }
 
-  /** Runs one statement on one of the module's pools, bounded by the query timeout (or the config's own). */
-  private async run<R extends QueryResultRow = QueryResultRow>(
+  /** Runs one statement on one of the module's pools, bounded by the query timeout (or `timeoutMs`). */
+  private run<R extends QueryResultRow = QueryResultRow>(
     pool: Pool,
     statement: QueryConfig | string,
     values?: unknown[],
+    timeoutMs = this.queryTimeoutMs,
   ): Promise<QueryResult<R>> {
     const config = typeof statement === 'string' ? { text: statement, values } : statement;
-    const bounded = { query_timeout: this.queryTimeoutMs, ...config } as QueryConfig & { query_timeout: number };
-    try {
-      return await pool.query<R>(bounded);
-    } catch (error) {
-      throw asTimeout(error, bounded.query_timeout);
-    }
+    return this.bounded.query<R>(pool, config, timeoutMs, () => new QueryTimeoutError(messages.queryTimedOut(timeoutMs)));
   }
 
   async find(ids: string[]): Promise<JobRow[]> {
@@ -189,18 +188,16 @@ export class JobStore {
     leases = byId(leases);
     const { rows } = await this.run<{ id: string }>(
       this.db.control,
-      this.onPool(this.sql.extendLeases, [ids(leases), tokens(leases), leaseMs], timeoutMs),
+      this.onPool(this.sql.extendLeases, [ids(leases), tokens(leases), leaseMs]),
+      undefined,
+      timeoutMs,
     );
     return new Set(rows.map((row) => row.id));
   }
 
   /** Which of these jobs were cancelled. */
   async cancelledAmong(jobIds: string[], timeoutMs: number): Promise<Set<string>> {
-    const { rows } = await this.run<{ id: string }>(this.db.control, {
-      text: this.sql.selectCancelled,
-      values: [jobIds],
-      query_timeout: timeoutMs,
-    } as QueryConfig);
+    const { rows } = await this.run<{ id: string }>(this.db.control, this.sql.selectCancelled, [jobIds], timeoutMs);
     return new Set(rows.map((row) => row.id));
   }
 
@@ -404,13 +401,6 @@ const ids = (leases: JobLease[]) => leases.map((l) => l.id);
 /** Rows are locked in id order by every statement, so two statements of one process never deadlock. */
 const byId = <T extends JobLease>(leases: T[]) => [...leases].sort((a, b) => compareIds(a.id, b.id));
 const tokens = (leases: JobLease[]) => leases.map((l) => l.token);
-
-/** pg's own "Query read timeout" as a typed error that says what happened and what it means. */
-function asTimeout(error: unknown, timeoutMs: number): unknown {
-  return error instanceof Error && error.message === 'Query read timeout'
-    ? new QueryTimeoutError(messages.queryTimedOut(timeoutMs))
-    : error;
-}
 
 /** Orders int8 ids given as strings without converting them to numbers. */
 export function compareIds(a: string, b: string): number {

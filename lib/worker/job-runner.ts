@@ -62,11 +62,8 @@ export class JobRunner {
     let outcome: Outcome;
     const body = invoke(handler, row.payload, ctx);
     let hasReturned = false;
-    // Registered before untilAborted's own reaction, so a handler that returned is known to have by the finally below.
-    const markReturned = () => void (hasReturned = true);
-    const returned = body.then(markReturned, markReturned);
     try {
-      outcome = { ok: true, result: await untilAborted(body, job) };
+      outcome = { ok: true, result: await untilAborted(body, job, () => (hasReturned = true)) };
     } catch (error) {
       outcome = { ok: false, error: job.aborted ? job.abortReason : error };
     } finally {
@@ -75,7 +72,7 @@ export class JobRunner {
       job.writeDeadline = Date.now() + this.persistRetryMs;
       hooks.outcomeReady();
       if (hasReturned) hooks.returned();
-      else this.awaitOverstay(job, returned, ctx.logger, hooks.returned);
+      else this.awaitOverstay(job, body, ctx.logger, hooks.returned);
     }
     try {
       await this.settle(job, ctx.snoozeMs === undefined ? outcome : { ok: 'snooze', delayMs: ctx.snoozeMs });
@@ -94,7 +91,7 @@ export class JobRunner {
   }
 
   /** An aborted handler that has not returned: its slot stays taken until it does, and the log says so. */
-  private awaitOverstay(job: ActiveJob, returned: Promise<void>, logger: Logger, done: () => void): void {
+  private awaitOverstay(job: ActiveJob, body: Promise<unknown>, logger: Logger, done: () => void): void {
     const abortedAt = Date.now();
     const reason = (job.abortReason as Error | undefined)?.message ?? 'aborted';
     const warning = setTimeout(
@@ -106,13 +103,14 @@ export class JobRunner {
       OVERSTAY_WARN_MS,
     );
     warning.unref();
-    void returned.then(() => {
+    const returned = () => {
       clearTimeout(warning);
       const late = Date.now() - abortedAt;
       if (late >= OVERSTAY_WARN_MS)
         logger.log(`The handler of job #${job.lease.id} returned ${late} ms after it was aborted; its slot is free.`);
       done();
-    });
+    };
+    body.then(returned, returned);
   }
 
   private async settle(job: ActiveJob, outcome: Outcome): Promise<void> {
@@ -216,13 +214,24 @@ function invoke(handler: ActiveJob['handler'], payload: unknown, ctx: JobExecuti
   }
 }
 
-/** Settles with the handler, or rejects with the job's abort reason as soon as it is aborted. */
-function untilAborted<T>(work: Promise<T>, job: ActiveJob): Promise<T> {
-  work.catch(() => undefined); // a handler that rejects after being abandoned must not crash the process
-  if (job.aborted) return Promise.reject(job.abortReason);
+/**
+ * Settles with the handler, or rejects with the job's abort reason as soon as it is aborted. `onReturn` runs when the
+ * handler's own promise settles, before this one does (one reaction per job: this runs for every job).
+ */
+function untilAborted<T>(work: Promise<T>, job: ActiveJob, onReturn: () => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    job.onAbort = reject;
-    work.then(resolve, reject);
+    work.then(
+      (value) => {
+        onReturn();
+        resolve(value);
+      },
+      (error) => {
+        onReturn(); // also keeps a handler that rejects after being abandoned from crashing the process
+        reject(error);
+      },
+    );
+    if (job.aborted) reject(job.abortReason);
+    else job.onAbort = reject;
   });
 }
 
