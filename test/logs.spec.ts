@@ -85,7 +85,7 @@ describe('logs and shutdown signals a person can act on', () => {
     expect(logs.matching('via ctx.logger', 'warn')[0].context).toBe(`PgQueue:logs.talks #${id}`);
   });
 
-  it('ends watch() streams at shutdown with QueueShutdownError, never as if the job had finished', async () => {
+  it('ends watch() streams at shutdown with QueueShutdownError, never as if the job had finished; the drain says what it waits for', async () => {
     const { id } = await app!.queue.enqueue('logs.watched', {});
     const seen: JobSnapshot[] = [];
     let ended: { completed?: true; error?: unknown } | undefined;
@@ -96,11 +96,14 @@ describe('logs and shutdown signals a person can act on', () => {
     });
     await waitFor(() => seen.some((s) => s.status === 'running'), { message: 'the watch saw the job run' });
     const closing = app!.close();
+    await waitFor(() => logs.matching('Shutting down: waiting', 'log').length === 1, { message: 'the drain says what it waits for' });
     holdWatched.open();
     await closing;
     app = undefined;
     expect(ended?.completed).toBeUndefined();
     expect(ended?.error).toBeInstanceOf(QueueShutdownError);
     expect((ended?.error as Error).message).toContain(`watch(${id})`);
+    // The drain said what it waited for.
+    expect(logs.matching(new RegExp(`^Shutting down: waiting up to \\d+ ms for 1 running job\\(s\\) #${id}\\.$`), 'log')).toHaveLength(1);
   });
 });
