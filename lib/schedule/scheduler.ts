@@ -1,38 +1,23 @@
-import type { FailureLog } from '../worker/failure-log';
 import type { JobStore } from '../db/job-store';
-import { PeriodicTask } from '../worker/periodic-task';
+import { PeriodicService } from '../worker/background-service';
+import type { FailureLog } from '../worker/failure-log';
 import { planDueSchedule } from './schedule-planner';
 
 /**
  * Fires due recurring schedules. Every worker process runs one: schedule rows are locked with SKIP LOCKED
  * and each slot's job has a unique key, so however many run, a slot gives exactly one job.
  */
-export class Scheduler {
-  private readonly task: PeriodicTask;
-
+export class Scheduler extends PeriodicService {
   constructor(
     private readonly store: JobStore,
     intervalMs: number,
     private readonly onFired: () => void,
-    private readonly failures: FailureLog,
+    failures: FailureLog,
   ) {
-    this.task = new PeriodicTask(() => this.tick(), intervalMs);
+    super('Firing recurring schedules', intervalMs, failures, true);
   }
 
-  start(): void {
-    void this.task.runNow();
-    this.task.start();
-  }
-
-  stop(): Promise<void> {
-    return this.task.stop();
-  }
-
-  private async tick(): Promise<void> {
-    try {
-      if ((await this.store.fireDueSchedules(planDueSchedule)) > 0) this.onFired();
-    } catch (error) {
-      this.failures.failed('Firing recurring schedules', error);
-    }
+  protected async runOnce(): Promise<void> {
+    if ((await this.store.fireDueSchedules(planDueSchedule)) > 0) this.onFired();
   }
 }

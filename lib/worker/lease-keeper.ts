@@ -1,4 +1,5 @@
 import type { JobLease, JobStore } from '../db/job-store';
+import type { BackgroundService } from './background-service';
 import type { FailureLog } from './failure-log';
 import { PeriodicTask } from './periodic-task';
 
@@ -8,7 +9,8 @@ import { PeriodicTask } from './periodic-task';
  * own timer: when no heartbeat has succeeded for most of a lease (failing, or hanging on a dead network), every
  * job is reported lost before the database lease runs out, since another worker may soon recover them.
  */
-export class LeaseKeeper {
+export class LeaseKeeper implements BackgroundService {
+  readonly name = 'Heartbeat';
   private readonly heartbeat: PeriodicTask;
   private readonly intervalMs: number;
   private lastExtendedAt = Date.now();
@@ -48,7 +50,7 @@ export class LeaseKeeper {
       const lost = leases.filter((lease) => !held.has(lease.id)).map((lease) => lease.id);
       if (lost.length > 0) this.onLost(lost, await this.cancelledAmong(lost));
     } catch (error) {
-      this.failures.failed('Heartbeat', error);
+      this.failures.failed(this.name, error);
       if (Date.now() - this.lastExtendedAt >= this.leaseMs * 0.8)
         this.onLost(
           leases.map((lease) => lease.id),

@@ -3,7 +3,7 @@ export class PeriodicTask {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
 
-  /** `task` handles its own errors: a rejection here would go unobserved. */
+  /** `task` reports its own errors (PeriodicService does, to the failure log): a rejection here is dropped. */
   constructor(
     private readonly task: () => Promise<void>,
     private readonly intervalMs: number,

@@ -1,4 +1,5 @@
 import type { JobLease, JobStore, ProgressUpdate } from '../db/job-store';
+import type { BackgroundService } from './background-service';
 import type { FailureLog } from './failure-log';
 import { PeriodicTask } from './periodic-task';
 
@@ -8,7 +9,8 @@ const FLUSH_INTERVAL_MS = 200;
  * Coalesces ctx.progress() calls: only the latest value per job is written, all jobs in one statement per
  * interval. The completion and failure writes carry the latest values too, so the last one is never lost.
  */
-export class ProgressBuffer {
+export class ProgressBuffer implements BackgroundService {
+  readonly name = 'Saving progress';
   private readonly latest = new Map<string, ProgressUpdate>();
   private readonly dirty = new Set<string>();
   private readonly flusher = new PeriodicTask(() => this.flush(), FLUSH_INTERVAL_MS);
@@ -50,7 +52,7 @@ export class ProgressBuffer {
     try {
       await this.store.saveProgress(updates);
     } catch (error) {
-      this.failures.failed('Saving progress', error);
+      this.failures.failed(this.name, error);
       updates.forEach((u) => this.latest.has(u.id) && this.dirty.add(u.id));
     }
   }
