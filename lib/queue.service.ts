@@ -10,8 +10,8 @@ import { RESOLVED_OPTIONS } from './pg-queue.tokens';
 import { JobInserter } from './producer/job-inserter';
 import { JobWatcher } from './producer/job-watcher';
 import { assertUniqueKeys, toNewJobRow, validateClient } from './producer/enqueue-input';
-import { toScheduleParams } from './schedule/schedule-input';
-import { validateJobId, validateJobType, validateQueueName } from './validation/job-input';
+import { toScheduleParams, validateScheduleName } from './schedule/schedule-input';
+import { validateJobId, validateJobType } from './validation/job-input';
 
 /** The producer API: enqueue, read, cancel and watch jobs. A producer-only process never starts a worker. */
 @Injectable()
@@ -92,8 +92,8 @@ export class QueueService {
   }
 
   /** Removes a schedule; jobs it already enqueued stay. Returns false when there was none. */
-  unschedule(name: string): Promise<boolean> {
-    return this.store.deleteSchedule(validateQueueName(name, 'schedule name'));
+  async unschedule(name: string): Promise<boolean> {
+    return this.store.deleteSchedule(validateScheduleName(name));
   }
 
   /** Every stored schedule, declared in code or at runtime, with its next slot. */
@@ -102,16 +102,16 @@ export class QueueService {
   }
 
   /** Stops every process from claiming jobs of `type` (within a poll interval); running ones finish. */
-  pause(type: string): Promise<void> {
+  async pause(type: string): Promise<void> {
     return this.store.pause(validateJobType(type));
   }
 
   /** Lets jobs of `type` be claimed again, and wakes the workers. */
-  resume(type: string): Promise<void> {
+  async resume(type: string): Promise<void> {
     return this.store.resume(validateJobType(type));
   }
 
-  isPaused(type: string): Promise<boolean> {
+  async isPaused(type: string): Promise<boolean> {
     return this.store.isPaused(validateJobType(type));
   }
 

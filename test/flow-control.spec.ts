@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InvalidJobKeyError, JobHandler, UnrecoverableJobError, type JobContext, type JobSnapshot } from '../lib';
+import { InvalidJobKeyError, JobHandler, JobSnoozedSignal, UnrecoverableJobError, type JobContext, type JobSnapshot } from '../lib';
 import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
 import { gate, startQueueApp, type QueueApp } from './support/queue-app';
 
@@ -15,6 +15,7 @@ const runs: Array<{
   payload: unknown;
 }> = [];
 let holdKeyed = gate();
+const caughtSnoozes: Array<{ id: string; isSnooze: boolean }> = [];
 
 @Injectable()
 class FlowHandlers {
@@ -56,6 +57,18 @@ class FlowHandlers {
     await this.record(payload, ctx, async () => undefined);
     if (seen < payload.snoozes) ctx.snooze(50);
     return { runs: seen + 1 };
+  }
+
+  @JobHandler('snooze.caught', { maxAttempts: 1 })
+  async snoozeCaught(_: unknown, ctx: JobContext) {
+    if (caughtSnoozes.some((c) => c.id === ctx.job.id)) return 'second run';
+    try {
+      ctx.snooze(10);
+    } catch (error) {
+      // A handler with its own try/catch tells a snooze from a failure, and rethrows it.
+      caughtSnoozes.push({ id: ctx.job.id, isSnooze: error instanceof JobSnoozedSignal });
+      throw error;
+    }
   }
 
   @JobHandler('bad.snooze', { maxAttempts: 1 })
@@ -259,6 +272,13 @@ describe('flow control', () => {
       const snoozy = await apps[0].queue.enqueue('sleepy', { snoozes: 2 }, { maxAttempts: 1 });
       await waitFor(async () => (await statusOf(snoozy.id)) === 'completed');
       expect(await job(snoozy.id)).toMatchObject({ attempts: 1, result: { runs: 3 } });
+    });
+
+    it('a handler that catches errors can tell a snooze (JobSnoozedSignal) from a failure', async () => {
+      const caught = await apps[0].queue.enqueue('snooze.caught', {});
+      await waitFor(async () => (await statusOf(caught.id)) === 'completed');
+      expect(caughtSnoozes).toEqual([{ id: caught.id, isSnooze: true }]);
+      expect(await job(caught.id)).toMatchObject({ attempts: 1, result: 'second run' });
     });
 
     it('an invalid snooze fails the attempt with a typed error', async () => {

@@ -182,6 +182,9 @@ describe('recurring schedules', () => {
     await expect(queue.schedule('bad', '* * * *', 'tick', {})).rejects.toBeInstanceOf(InvalidScheduleError);
     await expect(queue.schedule('bad', '0 * * * *', 'tick', {}, { timezone: 'Mars/Olympus' })).rejects.toBeInstanceOf(InvalidScheduleError);
     await expect(queue.schedule('bad', '0 * * * *', 'tick', {}, { catchUp: 'all' as 'last' })).rejects.toBeInstanceOf(InvalidScheduleError);
+    await expect(queue.schedule('', '0 * * * *', 'tick', {})).rejects.toBeInstanceOf(InvalidScheduleError);
+    await expect(queue.schedule('bad\nname', '0 * * * *', 'tick', {})).rejects.toBeInstanceOf(InvalidScheduleError);
+    await expect(queue.unschedule('x'.repeat(129))).rejects.toBeInstanceOf(InvalidScheduleError);
     expect((await queue.listSchedules()).map((s) => s.name)).not.toContain('bad');
   });
 

@@ -92,7 +92,7 @@ export const messages = {
   invalidTimeZone: (zone: unknown) => `Invalid time zone ${describe(zone)}: expected an IANA name such as "Europe/Berlin" or "UTC".`,
   invalidSnooze: (ms: unknown, max: number) =>
     `Invalid snooze ${describe(ms)}: expected an integer number of milliseconds from 0 to ${max}.`,
-  snoozeAfterSettled: () => 'ctx.snooze() was called after the handler had settled; it has no effect.',
+  snoozed: (ms: number) => `Job snoozed for ${ms} ms.`,
 };
 
 // Five characters, starting with a digit or one of the classes F0, HV, P0, XX; Node's codes (EPIPE...) never match.

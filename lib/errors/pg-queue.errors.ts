@@ -63,6 +63,12 @@ export class JobCancelledError extends PgQueueError {}
 /** Reason given to `ctx.signal` when this worker no longer holds the job's lease. */
 export class LeaseLostError extends PgQueueError {}
 
+/**
+ * Thrown by `ctx.snooze()` to end the handler. A handler that catches errors should rethrow it (the snooze stands
+ * anyway: the worker reads the request from the context, not from the throw).
+ */
+export class JobSnoozedSignal extends PgQueueError {}
+
 /** Reason given to `ctx.signal` when the shutdown deadline passed; the job is handed back. */
 export class WorkerShutdownError extends PgQueueError {}
 

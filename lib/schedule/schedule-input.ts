@@ -13,6 +13,15 @@ import {
 import { cronExpression, firstSlot } from './schedule-planner';
 import { validateTimeZone } from './zoned-time';
 
+/** Schedule names follow the rules of queue names; a bad one is a schedule error, not a key error. */
+export function validateScheduleName(name: unknown): string {
+  try {
+    return validateQueueName(name, 'schedule name');
+  } catch (error) {
+    throw new InvalidScheduleError((error as Error).message);
+  }
+}
+
 const OPTION_KEYS = new Set(['timezone', 'seconds', 'catchUp', 'startAt', 'endAt', 'priority', 'maxAttempts', 'queue']);
 const CATCH_UP: readonly CatchUpPolicy[] = ['skip', 'last'];
 
@@ -37,7 +46,7 @@ export function toScheduleParams(input: ScheduleInput, nowMs: number, maxPayload
     if (!OPTION_KEYS.has(key))
       throw new InvalidScheduleError(messages.invalidOption(key, (options as Record<string, unknown>)[key], 'no such option'));
   }
-  const name = validateQueueName(input.name, 'schedule name');
+  const name = validateScheduleName(input.name);
   const seconds = options.seconds ?? false;
   if (typeof seconds !== 'boolean') throw new InvalidScheduleError(messages.invalidOption('seconds', seconds, 'a boolean'));
   const cron = cronExpression(input.cron, seconds);

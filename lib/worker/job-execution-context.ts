@@ -1,18 +1,11 @@
 import { Logger } from '@nestjs/common';
-import { InvalidJobError } from '../errors';
+import { InvalidJobError, JobSnoozedSignal } from '../errors';
 import { messages } from '../errors/messages';
 import type { JobContext, JobInfo } from '../interfaces';
 
 const MAX_STAGE_CHARS = 500;
 /** Snoozes are bounded: a job that wants to wait longer should be enqueued with runAt. */
 export const MAX_SNOOZE_MS = 7 * 24 * 3600 * 1000;
-
-/** Thrown by ctx.snooze() to end the handler; the runner reads the request from the context, not the throw. */
-export class JobSnoozedSignal extends Error {
-  constructor(readonly delayMs: number) {
-    super(`Job snoozed for ${delayMs} ms`);
-  }
-}
 
 /** The `ctx` a handler receives. Progress goes to a buffer that the worker flushes in batches. */
 export class JobExecutionContext implements JobContext {
@@ -53,7 +46,7 @@ export class JobExecutionContext implements JobContext {
       throw new InvalidJobError(messages.invalidSnooze(delayMs, MAX_SNOOZE_MS));
     }
     this.snoozeMs = delayMs;
-    throw new JobSnoozedSignal(delayMs);
+    throw new JobSnoozedSignal(messages.snoozed(delayMs));
   }
 
   log(message: string): void {
