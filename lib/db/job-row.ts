@@ -1,5 +1,5 @@
 import type { JobSnapshot, JobStatus, Schedule } from '../interfaces';
-import type { NewJobRow } from './job-store';
+import type { NewJobRow } from './job-writes';
 
 /** A jobs row as the statements of queue-sql.ts select it. */
 export interface JobRow {

@@ -1,6 +1,5 @@
 import type { ClientBase, Pool, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import { QueryTimeoutError } from '../errors';
-import type { JobKeyMode } from '../interfaces';
 import { messages } from '../errors/messages';
 import { newRow, type ClaimedJobRow, type InsertedRow, type JobRow, type ScheduleRow } from './job-row';
 import { BoundedQueries } from './bounded-query';
@@ -10,44 +9,7 @@ import { jobsDocument } from './jobs-document';
 import { prepared } from './prepared-statement';
 import { repeatedTimestamps } from './repeated-timestamps';
 import type { QueueDatabase } from './queue-database';
-
-/** A job ready for insertion: validated, payload already JSON text. */
-export interface NewJobRow {
-  type: string;
-  payload: string;
-  priority: number;
-  maxAttempts: number | null;
-  runAt: Date | null;
-  delayMs: number | null;
-  queue: string | null;
-  jobKey: string | null;
-  jobKeyMode: JobKeyMode | null;
-}
-
-/** A fenced reference to a job this worker claimed. */
-export interface JobLease {
-  id: string;
-  token: string;
-}
-
-export interface Completion extends JobLease {
-  result: string;
-  stage: string | null;
-}
-
-export interface ProgressUpdate extends JobLease {
-  percent: number;
-  stage: string | null;
-}
-
-export interface Failure extends JobLease {
-  error: string;
-  retryDelayMs: number;
-  progress: number;
-  stage: string | null;
-  /** Fail for good, whatever attempts remain. */
-  final: boolean;
-}
+import type { JobCompletion, JobFailure, JobLease, NewJobRow, ProgressUpdate } from './job-writes';
 
 /** Runs the statements of queue-sql.ts with their parameters. */
 export class JobStore {
@@ -216,7 +178,7 @@ export class JobStore {
   }
 
   /** Returns the ids whose completion was accepted. With `deleteAtOnce` (retention 0) the jobs are deleted instead. */
-  async complete(completions: Completion[], deleteAtOnce = false): Promise<Set<string>> {
+  async complete(completions: JobCompletion[], deleteAtOnce = false): Promise<Set<string>> {
     completions = byId(completions);
     const { rows } = deleteAtOnce
       ? await this.run<{ id: string }>(
@@ -238,7 +200,7 @@ export class JobStore {
   }
 
   /** Returns the job's new status, or undefined when the write was fenced off. */
-  async fail(failure: Failure): Promise<'pending' | 'failed' | undefined> {
+  async fail(failure: JobFailure): Promise<'pending' | 'failed' | undefined> {
     const { rows } = await this.run<{ status: 'pending' | 'failed' }>(this.db.pool, this.sql.failJob, [
       failure.id,
       failure.token,

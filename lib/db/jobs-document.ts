@@ -1,7 +1,7 @@
 import { InvalidPayloadError } from '../errors';
 import { messages } from '../errors/messages';
 import { MAX_JOBS_DOCUMENT_BYTES } from '../pg-queue.constants';
-import type { NewJobRow } from './job-store';
+import type { NewJobRow } from './job-writes';
 
 /**
  * The jobs as the one JSON document the insert statements take (`jobsDocument` in queue-sql.ts): PostgreSQL parses it

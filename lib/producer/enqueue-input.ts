@@ -1,4 +1,4 @@
-import type { NewJobRow } from '../db/job-store';
+import type { NewJobRow } from '../db/job-writes';
 import { InvalidJobKeyError, InvalidJobOptionError } from '../errors';
 import { messages } from '../errors/messages';
 import type { JobToEnqueue } from '../interfaces';

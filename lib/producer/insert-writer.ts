@@ -1,5 +1,6 @@
 import type { JobRow } from '../db/job-row';
-import type { JobStore, NewJobRow } from '../db/job-store';
+import type { JobStore } from '../db/job-store';
+import type { NewJobRow } from '../db/job-writes';
 import type { SlotLender } from './local-worker';
 
 /** An enqueue waiting for its statement; `lender` has reserved a slot for it when claimMaxAttempts is set. */

@@ -1,6 +1,7 @@
 import type { ClaimedJobRow, JobRow } from '../db/job-row';
-import type { JobStore, NewJobRow } from '../db/job-store';
-import { Batcher } from '../worker/batcher';
+import type { JobStore } from '../db/job-store';
+import type { NewJobRow } from '../db/job-writes';
+import { Batcher } from '../services/batcher';
 import { writeInserts, type InsertOutcome, type PendingInsert } from './insert-writer';
 import type { LocalWorker } from './local-worker';
 

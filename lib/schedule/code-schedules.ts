@@ -1,6 +1,6 @@
 import type { JobStore } from '../db/job-store';
-import type { HandlerRegistry } from '../discovery/handler-registry';
-import type { BackgroundService } from '../worker/background-service';
+import type { JobHandlerOptions } from '../interfaces';
+import type { BackgroundService } from '../services/background-service';
 import { toScheduleParams } from './schedule-input';
 
 /**
@@ -12,15 +12,15 @@ export class CodeSchedules implements BackgroundService {
 
   constructor(
     private readonly store: JobStore,
-    private readonly registry: HandlerRegistry,
+    /** The handlers that declare a `cron`, by job type. */
+    private readonly declared: ReadonlyArray<{ type: string; options: Pick<JobHandlerOptions, 'cron' | 'timezone' | 'catchUp'> }>,
     private readonly maxPayloadBytes: number,
   ) {}
 
   async start(): Promise<void> {
-    const scheduled = this.registry.scheduled;
-    if (scheduled.length === 0) return;
+    if (this.declared.length === 0) return;
     const now = await this.store.now();
-    for (const { type, options } of scheduled) {
+    for (const { type, options } of this.declared) {
       const params = toScheduleParams(
         {
           name: type,

@@ -1,6 +1,6 @@
 import type { JobStore } from '../db/job-store';
-import { PeriodicService } from '../worker/background-service';
-import type { FailureLog } from '../worker/failure-log';
+import { PeriodicService } from '../services/background-service';
+import type { FailureLog } from '../services/failure-log';
 import { planDueSchedule } from './schedule-planner';
 
 /**

@@ -1,5 +1,5 @@
 import type { ClaimedJobRow } from '../db/job-row';
-import type { JobLease } from '../db/job-store';
+import type { JobLease } from '../db/job-writes';
 import type { JobHandlerDefinition } from '../discovery/job-handler.definition';
 
 /** A job this process has claimed: waiting for a slot of its type, running, or writing its outcome. */

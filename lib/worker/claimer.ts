@@ -2,7 +2,7 @@ import type { ClaimedJobRow } from '../db/job-row';
 import type { JobStore } from '../db/job-store';
 import type { HandlerRegistry } from '../discovery/handler-registry';
 import type { ClaimAhead } from './claim-ahead';
-import type { FailureLog } from './failure-log';
+import type { FailureLog } from '../services/failure-log';
 import type { SlotTable } from './slot-table';
 
 export interface ClaimerOptions {

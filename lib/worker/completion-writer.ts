@@ -1,4 +1,5 @@
-import type { Completion, JobStore } from '../db/job-store';
+import type { JobStore } from '../db/job-store';
+import type { JobCompletion } from '../db/job-writes';
 
 /** Accepted, fenced off (the lease is gone), or refused by PostgreSQL for this job's data alone. */
 export type CompletionOutcome = boolean | Error;
@@ -11,7 +12,7 @@ const DATA_ERROR_CLASSES = ['22', '23', '54'];
  * If the batch fails, each completion is written alone, so one result PostgreSQL refuses (too large, invalid) fails
  * only its own job; connection errors are rethrown.
  */
-export async function writeCompletions(store: JobStore, completions: Completion[], deleteAtOnce = false): Promise<CompletionOutcome[]> {
+export async function writeCompletions(store: JobStore, completions: JobCompletion[], deleteAtOnce = false): Promise<CompletionOutcome[]> {
   try {
     const accepted = await store.complete(completions, deleteAtOnce);
     return completions.map((c) => accepted.has(c.id));

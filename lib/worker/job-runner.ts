@@ -1,12 +1,13 @@
 import { Logger } from '@nestjs/common';
-import type { Completion, JobStore } from '../db/job-store';
+import type { JobStore } from '../db/job-store';
+import type { JobCompletion } from '../db/job-writes';
 import type { CompletionOutcome } from './completion-writer';
 import { JobCancelledError, LeaseLostError, JobTimeoutError, UnrecoverableJobError, WorkerShutdownError } from '../errors';
 import { messages } from '../errors/messages';
 import { toPlainJson } from '../validation/json-value';
 import type { ActiveJob } from './active-job';
 import { retryDelayMs } from './backoff';
-import type { Batcher } from './batcher';
+import type { Batcher } from '../services/batcher';
 import { describeError } from './error-text';
 import { JobExecutionContext, jobLogger } from './job-execution-context';
 import type { ProgressBuffer } from './progress-buffer';
@@ -26,7 +27,7 @@ export class JobRunner {
   constructor(
     private readonly store: JobStore,
     private readonly progress: ProgressBuffer,
-    private readonly completer: Batcher<Completion, CompletionOutcome>,
+    private readonly completer: Batcher<JobCompletion, CompletionOutcome>,
     /** How long to keep retrying an outcome write while the database is unreachable (the lease bound). */
     private readonly persistRetryMs: number,
     /** Results are held to the payload limit (and so kept far below jsonb's). */

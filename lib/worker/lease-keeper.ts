@@ -1,7 +1,8 @@
-import type { JobLease, JobStore } from '../db/job-store';
-import type { BackgroundService } from './background-service';
-import type { FailureLog } from './failure-log';
-import { PeriodicTask } from './periodic-task';
+import type { JobStore } from '../db/job-store';
+import type { JobLease } from '../db/job-writes';
+import type { BackgroundService } from '../services/background-service';
+import type { FailureLog } from '../services/failure-log';
+import { PeriodicTask } from '../services/periodic-task';
 
 /**
  * Heartbeat: one statement extends the leases of every job this process holds. A job whose lease was not

@@ -20,7 +20,7 @@ import { RESOLVED_OPTIONS } from '../pg-queue.tokens';
 import { JobInserter } from '../producer/job-inserter';
 import { LocalWorker } from '../producer/local-worker';
 import { JobWatcher } from '../producer/job-watcher';
-import { untilDeadline } from './bounded';
+import { untilDeadline } from '../services/until-deadline';
 import { WorkerPool } from './worker-pool';
 
 /** How long closing the listener or the pools may take before shutdown goes on without them. */

@@ -1,7 +1,7 @@
 import type { JobStore } from '../db/job-store';
 import type { ResolvedRetention } from '../pg-queue.options';
-import { PeriodicService } from './background-service';
-import type { FailureLog } from './failure-log';
+import { PeriodicService } from '../services/background-service';
+import type { FailureLog } from '../services/failure-log';
 
 /** Small enough that one statement holds few locks and little WAL, large enough to keep up with any queue. */
 export const PRUNE_BATCH_SIZE = 1000;

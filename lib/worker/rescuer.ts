@@ -1,8 +1,8 @@
 import type { Logger } from '@nestjs/common';
 import type { JobStore } from '../db/job-store';
 import { messages } from '../errors/messages';
-import { PeriodicService } from './background-service';
-import type { FailureLog } from './failure-log';
+import { PeriodicService } from '../services/background-service';
+import type { FailureLog } from '../services/failure-log';
 
 const BATCH_SIZE = 1000;
 

@@ -1,6 +1,6 @@
 import type { JobStore } from '../db/job-store';
-import { PeriodicService } from './background-service';
-import type { FailureLog } from './failure-log';
+import { PeriodicService } from '../services/background-service';
+import type { FailureLog } from '../services/failure-log';
 
 const BATCH_SIZE = 1000;
 

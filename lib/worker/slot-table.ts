@@ -1,4 +1,4 @@
-import type { JobLease } from '../db/job-store';
+import type { JobLease } from '../db/job-writes';
 import type { HandlerRegistry } from '../discovery/handler-registry';
 import type { ActiveJob } from './active-job';
 

@@ -2,7 +2,8 @@ import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ClaimedJobRow } from '../db/job-row';
-import type { Completion, JobStore } from '../db/job-store';
+import type { JobStore } from '../db/job-store';
+import type { JobCompletion } from '../db/job-writes';
 import type { SlotLender } from '../producer/local-worker';
 import type { PgListener } from '../db/pg-listener';
 import type { QueueDatabase } from '../db/queue-database';
@@ -12,22 +13,22 @@ import { messages } from '../errors/messages';
 import { DEFAULT_MAX_ATTEMPTS } from '../pg-queue.constants';
 import type { ResolvedRetention, ResolvedWorkerOptions } from '../pg-queue.options';
 import { ActiveJob } from './active-job';
-import { Batcher } from './batcher';
+import { Batcher } from '../services/batcher';
 import { reportBoot } from './boot-report';
 import { ClaimAhead } from './claim-ahead';
 import { Claimer } from './claimer';
-import { FailureLog } from './failure-log';
+import { FailureLog } from '../services/failure-log';
 import { writeCompletions, type CompletionOutcome } from './completion-writer';
 import { JobRunner } from './job-runner';
 import { LeaseKeeper } from './lease-keeper';
 import { ProgressBuffer } from './progress-buffer';
 import { Pruner } from './pruner';
 import { Rescuer } from './rescuer';
-import { untilDeadline } from './bounded';
+import { untilDeadline } from '../services/until-deadline';
 import { RecentIds } from './recent-ids';
 import { CodeSchedules } from '../schedule/code-schedules';
 import { Scheduler } from '../schedule/scheduler';
-import type { BackgroundService } from './background-service';
+import type { BackgroundService } from '../services/background-service';
 import { SerialQueueKeeper } from './serial-queue-keeper';
 import { SlotTable } from './slot-table';
 
@@ -49,7 +50,7 @@ export class WorkerPool implements SlotLender {
   private readonly claimAhead: ClaimAhead;
   private readonly claimer: Claimer;
   private readonly progress: ProgressBuffer;
-  private readonly completer: Batcher<Completion, CompletionOutcome>;
+  private readonly completer: Batcher<JobCompletion, CompletionOutcome>;
   private readonly runner: JobRunner;
   private readonly leaseKeeper: LeaseKeeper;
   private readonly codeSchedules: CodeSchedules;
@@ -96,7 +97,7 @@ export class WorkerPool implements SlotLender {
       (ids, cancelled) => this.leasesLost(ids, cancelled),
       this.failures,
     );
-    this.codeSchedules = new CodeSchedules(store, registry, maxPayloadBytes);
+    this.codeSchedules = new CodeSchedules(store, registry.scheduled, maxPayloadBytes);
     const wake = () => this.wake();
     this.services = [
       new Rescuer(store, Math.min(5000, Math.max(250, Math.floor(options.leaseMs / 2))), wake, this.logger, this.failures),
