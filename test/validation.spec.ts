@@ -224,6 +224,16 @@ describe('bad input is rejected with a typed error before anything is written', 
     await expect(app.queue.enqueue('report', {}, options)).rejects.toBeInstanceOf(InvalidJobOptionError);
   });
 
+  it('names the option a misspelt one resembles, for enqueue and schedule alike', async () => {
+    await expect(app.queue.enqueue('report', {}, { priorty: 5 } as never)).rejects.toThrow(
+      'Unknown option priorty: did you mean priority?',
+    );
+    await expect(app.queue.schedule('typo', '0 * * * *', 'report', {}, { timezon: 'UTC' } as never)).rejects.toThrow(
+      'Unknown option timezon: did you mean timezone?',
+    );
+    expect(await app.queue.listSchedules()).toEqual([]);
+  });
+
   it('rejects a whole enqueueMany batch when one job is invalid, naming its index', async () => {
     const attempt = app.queue.enqueueMany([
       { type: 'report', payload: { ok: 1 } },

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Client, type ClientConfig } from 'pg';
 import { messages } from '../errors/messages';
+import { cappedBackoff } from '../services/capped-backoff';
 import type { QueueDatabase } from './queue-database';
 
 type NotificationHandler = (payload: string) => void;
@@ -125,7 +126,7 @@ export class PgListener {
 
   private scheduleReconnect(): void {
     if (this.closed) return;
-    const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.failures++);
+    const delay = cappedBackoff(this.failures++, RECONNECT_MIN_MS, RECONNECT_MAX_MS);
     this.reconnectTimer = setTimeout(() => {
       this.connect(true).catch((error: Error) => {
         // Once per outage: retries come every few seconds for as long as it lasts, and the line on success closes it.

@@ -14,16 +14,14 @@ import {
   validateQueueName,
   validateRunAt,
 } from '../validation/job-input';
+import { refuseUnknownKeys } from '../validation/known-keys';
 
 const JOB_KEYS = new Set(['type', 'payload', 'priority', 'runAt', 'delayMs', 'maxAttempts', 'jobKey', 'jobKeyMode', 'queue']);
 
 /** Validates one job to enqueue and turns it into a row, or throws a typed error. Writes nothing. */
 export function toNewJobRow(job: JobToEnqueue, maxPayloadBytes: number): NewJobRow {
   if (typeof job !== 'object' || job === null) throw new InvalidJobOptionError(messages.invalidOption('job', job, 'an object'));
-  for (const key of Object.keys(job)) {
-    if (!JOB_KEYS.has(key))
-      throw new InvalidJobOptionError(messages.invalidOption(key, (job as unknown as Record<string, unknown>)[key], 'no such option'));
-  }
+  refuseUnknownKeys(job, JOB_KEYS, 'a job', (message) => new InvalidJobOptionError(message));
   if (job.runAt !== undefined && job.delayMs !== undefined)
     throw new InvalidJobOptionError(messages.conflictingOptions('runAt', 'delayMs'));
   if (!('payload' in job)) throw new InvalidJobOptionError(messages.invalidOption('payload', undefined, 'a JSON value'));

@@ -1,6 +1,7 @@
 import type { JobRow } from '../db/job-row';
 import type { JobStore } from '../db/job-store';
 import type { NewJobRow } from '../db/job-writes';
+import { isStatementRolledBack } from '../db/pg-errors';
 import type { SlotLender } from './local-worker';
 
 /** An enqueue waiting for its statement; `lender` has reserved a slot for it when claimMaxAttempts is set. */
@@ -33,7 +34,7 @@ async function writeStatement(store: JobStore, inserts: PendingInsert[]): Promis
   try {
     return await insertStatement(store, inserts);
   } catch (error) {
-    if (inserts.length > 1 && isRolledBack(error)) {
+    if (inserts.length > 1 && isStatementRolledBack(error)) {
       const half = inserts.length >> 1;
       const first = await writeStatement(store, inserts.slice(0, half));
       return first.concat(await writeStatement(store, inserts.slice(half)));
@@ -63,12 +64,6 @@ function* byPayloadBudget(inserts: PendingInsert[]): Generator<PendingInsert[]> 
     }
   }
   yield inserts.slice(start);
-}
-
-/** An ERROR reported by the server aborts the statement's transaction; FATAL or a broken socket leave it unknown. */
-function isRolledBack(error: unknown): boolean {
-  const { severity, code } = (error ?? {}) as { severity?: unknown; code?: unknown };
-  return severity === 'ERROR' && typeof code === 'string';
 }
 
 const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));

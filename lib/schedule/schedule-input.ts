@@ -10,6 +10,7 @@ import {
   validateQueueName,
   validateRunAt,
 } from '../validation/job-input';
+import { refuseUnknownKeys } from '../validation/known-keys';
 import { cronExpression, firstSlot } from './schedule-planner';
 import { validateTimeZone } from './zoned-time';
 
@@ -42,10 +43,7 @@ export function toScheduleParams(input: ScheduleInput, nowMs: number, maxPayload
   const { options } = input;
   if (typeof options !== 'object' || options === null)
     throw new InvalidScheduleError(messages.invalidOption('options', options, 'an object'));
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key))
-      throw new InvalidScheduleError(messages.invalidOption(key, (options as Record<string, unknown>)[key], 'no such option'));
-  }
+  refuseUnknownKeys(options, OPTION_KEYS, 'schedule()', (message) => new InvalidScheduleError(message));
   const name = validateScheduleName(input.name);
   const seconds = options.seconds ?? false;
   if (typeof seconds !== 'boolean') throw new InvalidScheduleError(messages.invalidOption('seconds', seconds, 'a boolean'));

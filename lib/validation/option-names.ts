@@ -1,4 +1,5 @@
 import { messages } from '../errors/messages';
+import { editDistance, nearEnough } from './known-keys';
 import type { PgQueueModuleOptions, RetentionOptions, WorkerOptions } from '../interfaces';
 
 /**
@@ -61,7 +62,7 @@ function unknownAt(path: string, given: object, known: object): string[] {
 
 /** The known option whose name is nearest to `key`, at any level, if it is near enough to be what was meant. */
 function closestOption(key: string, path: string): string | undefined {
-  const limit = key.length <= 3 ? 1 : Math.max(2, Math.floor(key.length / 3));
+  const limit = nearEnough(key);
   let best: { option: string; distance: number } | undefined;
   // The key's own level comes first, so it wins a tie.
   const levels = [...OPTION_LEVELS.filter(([level]) => level === path), ...OPTION_LEVELS.filter(([level]) => level !== path)];
@@ -72,19 +73,6 @@ function closestOption(key: string, path: string): string | undefined {
     }
   }
   return best?.option;
-}
-
-/** Edits (insert, delete, replace, swap two neighbours) that turn `a` into `b`. */
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[a.length][b.length];
 }
 
 const pathOf = (path: string, key: string) => (path ? `${path}.${key}` : key);

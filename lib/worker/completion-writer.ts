@@ -1,11 +1,9 @@
 import type { JobStore } from '../db/job-store';
 import type { JobCompletion } from '../db/job-writes';
+import { isDataError } from '../db/pg-errors';
 
 /** Accepted, fenced off (the lease is gone), or refused by PostgreSQL for this job's data alone. */
 export type CompletionOutcome = boolean | Error;
-
-/** SQLSTATE classes that blame the data, not the connection: retrying the same write cannot help. */
-const DATA_ERROR_CLASSES = ['22', '23', '54'];
 
 /**
  * Writes a batch of completions in one statement; with `deleteAtOnce` (retention 0) that statement deletes the jobs.
@@ -25,9 +23,4 @@ export async function writeCompletions(store: JobStore, completions: JobCompleti
     for (const completion of completions) outcomes.push((await writeCompletions(store, [completion], deleteAtOnce))[0]);
     return outcomes;
   }
-}
-
-function isDataError(error: unknown): boolean {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === 'string' && DATA_ERROR_CLASSES.includes(code.slice(0, 2));
 }

@@ -4,6 +4,7 @@ import type { JobCompletion } from '../db/job-writes';
 import type { CompletionOutcome } from './completion-writer';
 import { JobCancelledError, LeaseLostError, JobTimeoutError, UnrecoverableJobError, WorkerShutdownError } from '../errors';
 import { messages } from '../errors/messages';
+import { cappedBackoff } from '../services/capped-backoff';
 import { toPlainJson } from '../validation/json-value';
 import type { ActiveJob } from './active-job';
 import { retryDelayMs } from './backoff';
@@ -191,7 +192,7 @@ export class JobRunner {
       } catch (error) {
         const deadline = Math.min(leaseDeadline, this.giveUpAt);
         if (job.leaseLost || Date.now() >= deadline) throw error;
-        await delay(Math.min(PERSIST_RETRY_MAX_MS, PERSIST_RETRY_MIN_MS * 2 ** attempt, deadline - Date.now()));
+        await delay(Math.min(cappedBackoff(attempt, PERSIST_RETRY_MIN_MS, PERSIST_RETRY_MAX_MS), deadline - Date.now()));
       }
     }
   }
