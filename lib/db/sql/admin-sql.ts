@@ -1,0 +1,41 @@
+import type { SqlFragments } from './fragments';
+
+/** Reading and operating jobs from code: QueueService reads, cancels, pauses and counts. */
+export function adminSql({ jobs, paused, columns, released, notifyIfAny, releaseQueues, unblockHeads }: SqlFragments) {
+  return {
+    /** $1 ids. */
+    selectJobs: `SELECT ${columns} FROM ${jobs} WHERE id = ANY($1::bigint[])`,
+
+    /** $1 id, $2 cancel channel, $3 events channel, $4 new-jobs channel. */
+    cancelJob: `
+      WITH cancelled AS (
+        UPDATE ${jobs} SET status = 'cancelled', finished_at = now(), ${released}
+         WHERE id = $1::bigint AND status IN ('pending', 'running')
+        RETURNING ${columns}
+      ), released AS (${releaseQueues('cancelled')}), unblocked AS (${unblockHeads('cancelled', 'cancelled')})
+      SELECT c.*, pg_notify($2, c.id), pg_notify($3, '') FROM cancelled c, (${notifyIfAny('released', '$4')}) n`,
+
+    now: 'SELECT now() AS now',
+
+    /** $1 type. */
+    pauseType: `INSERT INTO ${paused} (type) VALUES ($1) ON CONFLICT (type) DO NOTHING`,
+
+    /** $1 type, $2 new-jobs channel. */
+    resumeType: `
+      WITH resumed AS (DELETE FROM ${paused} WHERE type = $1 RETURNING type)
+      SELECT count(*)::int AS resumed FROM resumed, (${notifyIfAny('resumed', '$2')}) n`,
+
+    /** $1 type. */
+    isPaused: `SELECT EXISTS (SELECT 1 FROM ${paused} WHERE type = $1) AS paused`,
+
+    /** Counts per type and status, with the paused types (also those without jobs). */
+    stats: `
+      SELECT t.type, COALESCE(c.counts, '{}'::jsonb) AS counts, (p.type IS NOT NULL) AS paused
+        FROM (SELECT DISTINCT type FROM ${jobs} UNION SELECT type FROM ${paused}) t
+        LEFT JOIN (SELECT type, jsonb_object_agg(status, n) AS counts
+                     FROM (SELECT type, status, count(*)::int AS n FROM ${jobs} GROUP BY type, status) g
+                    GROUP BY type) c ON c.type = t.type
+        LEFT JOIN ${paused} p ON p.type = t.type
+       ORDER BY t.type`,
+  };
+}

@@ -1,0 +1,87 @@
+/** The pieces the statements share: table names, column lists, and CTE fragments. The schema is quoted once, by the caller. */
+export function sqlFragments(quotedSchema: string) {
+  const jobs = `${quotedSchema}.jobs`;
+  const queues = `${quotedSchema}.serial_queues`;
+  const paused = `${quotedSchema}.paused_types`;
+  const schedules = `${quotedSchema}.schedules`;
+  const columns = `id::text AS id, type, queue, status, priority, payload, progress, stage, attempts, max_attempts,
+    run_at, created_at, started_at, finished_at, last_error, result, job_key`;
+  // What a worker reads of a job it claims (ClaimedJobRow).
+  const claimedColumns = `j.id::text AS id, j.type, j.queue, j.priority, j.payload, j.progress, j.stage, j.attempts,
+    j.max_attempts, j.run_at, j.created_at, j.started_at, j.claim_token`;
+  const released = 'claim_token = NULL, lease_expires_at = NULL, locked_by = NULL';
+  // Runs pg_notify at most once, only when the named CTE produced a row; the count keeps the CTE evaluated.
+  const notifyIfAny = (cte: string, channelParam: string, where = 'true') =>
+    `SELECT count(*) FROM (SELECT pg_notify(${channelParam}, '') FROM (SELECT 1 FROM ${cte} WHERE ${where} LIMIT 1) r) n`;
+  // The jobs to insert, from one JSON array of objects (see jobs-document.ts): parsed once, payloads stay jsonb.
+  const jobsDocument = `
+    ROWS FROM (jsonb_to_recordset($1::jsonb) AS (type text, payload jsonb, priority int, max_attempts int,
+      run_at timestamptz, delay_ms float8, queue text, job_key text, job_key_mode text, claim_max_attempts int))
+    WITH ORDINALITY AS t(type, payload, priority, max_attempts, run_at_given, delay_ms, queue, job_key, job_key_mode,
+      claim_max_attempts, ord)`;
+  // Every job has a payload, so a NULL one was the JSON null.
+  const payload = `COALESCE(t.payload, 'null'::jsonb)`;
+  const runAt = `COALESCE(t.run_at_given, now() + COALESCE(t.delay_ms, 0) * interval '1 millisecond')`;
+  // Creates the serial queues the jobs of `input` name, in name order (two batches never lock them crosswise).
+  const insertQueues = `
+    INSERT INTO ${queues} (name) SELECT DISTINCT queue FROM input WHERE queue IS NOT NULL ORDER BY queue
+    ON CONFLICT (name) DO NOTHING`;
+  // Frees the serial queue of each job of `cte` (id, queue, status) that reached a final state.
+  const releaseQueues = (cte: string) => `
+    UPDATE ${queues} q SET held_by = NULL FROM ${cte} c
+     WHERE c.queue IS NOT NULL AND q.name = c.queue AND q.held_by = c.id::bigint
+       AND c.status IN ('completed', 'failed', 'cancelled')
+    RETURNING q.name AS queue`;
+  // The head of serial queue `queue` that a release unblocks: its best due pending job, else the one due first.
+  // `notIn` names jobs that are pending in the statement's snapshot but not any more.
+  const queueHead = (queue: string, notIn = '') => {
+    const pending = `${jobs} h WHERE h.queue = ${queue} AND h.status = 'pending' ${notIn && `AND h.id NOT IN (${notIn})`}`;
+    return `COALESCE(
+      (SELECT h.id FROM ${pending} AND h.run_at <= now() ORDER BY h.priority DESC, h.run_at, h.id LIMIT 1),
+      (SELECT h.id FROM ${pending} ORDER BY h.run_at, h.priority DESC, h.id LIMIT 1))`;
+  };
+  // Unblocks the head of each queue of `released` (queue), never one of the jobs of `done` (id). Matched by id, not
+  // by `blocked`: a block committed after this statement's snapshot (see blockJobsBehindHolders) is still undone.
+  const unblockHeads = (released: string, done: string) => `
+    UPDATE ${jobs} j SET blocked = false
+      FROM (SELECT ${queueHead('r.queue', `SELECT d.id::bigint FROM ${done} d`)} AS id
+              FROM (SELECT DISTINCT queue FROM ${released} WHERE queue IS NOT NULL) r) head
+     WHERE j.id = head.id
+    RETURNING j.id`;
+  // Completes the jobs that `change` (returning id, queue, status) accepted: frees their queues, wakes watchers.
+  const completion = (change: string, eventsParam: string, newJobsParam: string) => `
+      WITH completed AS (${change}), released AS (${releaseQueues('completed')}),
+           unblocked AS (${unblockHeads('released', 'completed')})
+      SELECT completed.id FROM completed, (${notifyIfAny('completed', eventsParam)}) a, (${notifyIfAny('released', newJobsParam)}) b`;
+  // Up to $4 jobs of one final status that finished at least `retentionParam` ms ago, oldest first, through that
+  // status's partial index (jobs_completed_idx...): the literal status is what lets the planner use it.
+  const pastRetention = (status: string, retentionParam: string) => `
+        SELECT id FROM (
+          SELECT id FROM ${jobs}
+           WHERE status = '${status}' AND finished_at <= now() - ${retentionParam}::float8 * interval '1 millisecond'
+           ORDER BY finished_at
+           LIMIT $4
+           FOR UPDATE SKIP LOCKED) ${status}`;
+
+  return {
+    jobs,
+    queues,
+    paused,
+    schedules,
+    columns,
+    claimedColumns,
+    released,
+    notifyIfAny,
+    jobsDocument,
+    payload,
+    runAt,
+    insertQueues,
+    releaseQueues,
+    queueHead,
+    unblockHeads,
+    completion,
+    pastRetention,
+  };
+}
+
+export type SqlFragments = ReturnType<typeof sqlFragments>;
