@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { JobStore } from './db/job-store';
+import { ScheduleStore } from './db/schedule-store';
 import { openQueueDatabase } from './db/open-queue-database';
 import { PgListener } from './db/pg-listener';
 import { QueueDatabase } from './db/queue-database';
@@ -30,6 +31,11 @@ import { PgQueueLifecycle } from './worker/pg-queue.lifecycle';
       inject: [QueueDatabase, RESOLVED_OPTIONS],
       useFactory: (db: QueueDatabase, options: ResolvedModuleOptions) =>
         new JobStore(db, options.preparedStatements, options.queryTimeoutMs),
+    },
+    {
+      provide: ScheduleStore,
+      inject: [QueueDatabase, RESOLVED_OPTIONS],
+      useFactory: (db: QueueDatabase, options: ResolvedModuleOptions) => new ScheduleStore(db, options.queryTimeoutMs),
     },
     LocalWorker,
     {

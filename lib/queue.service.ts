@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { toSchedule, toSnapshot } from './db/job-row';
 import { JobStore } from './db/job-store';
+import { ScheduleStore } from './db/schedule-store';
 import { InvalidJobError, InvalidJobOptionError } from './errors';
 import { messages } from './errors/messages';
 import type { EnqueueManyOptions, EnqueueOptions, JobSnapshot, JobToEnqueue, Schedule, ScheduleOptions } from './interfaces';
@@ -10,7 +11,7 @@ import { RESOLVED_OPTIONS } from './pg-queue.tokens';
 import { JobInserter } from './producer/job-inserter';
 import { JobWatcher } from './producer/job-watcher';
 import { assertUniqueKeys, toNewJobRow, validateClient } from './producer/enqueue-input';
-import { toScheduleParams, validateScheduleName } from './schedule/schedule-input';
+import { toScheduleWrite, validateScheduleName } from './schedule/schedule-input';
 import { validateJobId, validateJobType } from './validation/job-input';
 
 /** The producer API: enqueue, read, cancel and watch jobs. A producer-only process never starts a worker. */
@@ -18,6 +19,7 @@ import { validateJobId, validateJobType } from './validation/job-input';
 export class QueueService {
   constructor(
     private readonly store: JobStore,
+    private readonly schedules: ScheduleStore,
     private readonly inserter: JobInserter,
     private readonly watcher: JobWatcher,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedModuleOptions,
@@ -87,18 +89,18 @@ export class QueueService {
    */
   async schedule(name: string, cron: string, type: string, payload: unknown, options: ScheduleOptions = {}): Promise<Schedule> {
     const now = await this.store.now();
-    const params = toScheduleParams({ name, cron, type, payload, options, declaredIn: 'runtime' }, now, this.options.maxPayloadBytes);
-    return toSchedule(await this.store.upsertSchedule(params));
+    const write = toScheduleWrite({ name, cron, type, payload, options, declaredIn: 'runtime' }, now, this.options.maxPayloadBytes);
+    return toSchedule(await this.schedules.upsertSchedule(write));
   }
 
   /** Removes a schedule; jobs it already enqueued stay. Returns false when there was none. */
   async unschedule(name: string): Promise<boolean> {
-    return this.store.deleteSchedule(validateScheduleName(name));
+    return this.schedules.deleteSchedule(validateScheduleName(name));
   }
 
   /** Every stored schedule, declared in code or at runtime, with its next slot. */
   async listSchedules(): Promise<Schedule[]> {
-    return (await this.store.listSchedules()).map(toSchedule);
+    return (await this.schedules.listSchedules()).map(toSchedule);
   }
 
   /** Stops every process from claiming jobs of `type` (within a poll interval); running ones finish. */

@@ -1,31 +1,24 @@
-import type { ClientBase, Pool, QueryConfig, QueryResult, QueryResultRow } from 'pg';
-import { QueryTimeoutError } from '../errors';
+import type { ClientBase } from 'pg';
 import { messages } from '../errors/messages';
-import { newRow, type ClaimedJobRow, type InsertedRow, type JobRow, type ScheduleRow } from './job-row';
-import { BoundedQueries } from './bounded-query';
-import { inTransaction } from './in-transaction';
+import { newRow, type ClaimedJobRow, type InsertedRow, type JobRow } from './job-row';
 import { serialized } from './serialized-client';
 import { jobsDocument } from './jobs-document';
-import { prepared } from './prepared-statement';
+import { StatementRunner } from './statement-runner';
 import { repeatedTimestamps } from './repeated-timestamps';
 import type { QueueDatabase } from './queue-database';
 import type { JobCompletion, JobFailure, JobLease, NewJobRow, ProgressUpdate } from './job-writes';
 
 /** Runs the statements of queue-sql.ts with their parameters. */
 export class JobStore {
+  private readonly statements: StatementRunner;
+
   constructor(
     private readonly db: QueueDatabase,
-    /** Whether the module's own pool may keep named prepared statements (not behind PgBouncer in transaction mode). */
-    private readonly preparedStatements = true,
-    /**
-     * How long any statement on the module's connections may go unanswered. A connection that stops answering
-     * without closing (a hung pooler, a silently dropped flow) is then dropped from its pool, and the next statement
-     * gets a new one; without a bound it would hold its caller, and a worker's claim loop, forever.
-     */
-    private readonly queryTimeoutMs = 30_000,
-  ) {}
-
-  private readonly bounded = new BoundedQueries();
+    preparedStatements = true,
+    queryTimeoutMs = 30_000,
+  ) {
+    this.statements = new StatementRunner(db, preparedStatements, queryTimeoutMs);
+  }
 
   private get sql() {
     return this.db.sql;
@@ -45,7 +38,10 @@ export class JobStore {
     const values = [jobsDocument(jobs)];
     const { rows } = client
       ? await serialized(client, () => client.query<InsertedRow>(this.sql.insertPlainJobs, values))
-      : await this.run<InsertedRow>(this.db.pool, { ...this.onPool(this.sql.insertPlainJobs, values), types: repeatedTimestamps });
+      : await this.statements.run<InsertedRow>(this.db.pool, {
+          ...this.statements.prepared(this.sql.insertPlainJobs, values),
+          types: repeatedTimestamps,
+        });
     rows.sort((a, b) => compareIds(a.id, b.id)); // ids were given in input order
     return jobs.map((job, i) => newRow(job, rows[i]));
   }
@@ -61,8 +57,8 @@ export class JobStore {
     leaseMs: number,
     types: string[],
   ): Promise<Array<JobRow & { claim_token: string | null }>> {
-    const { rows } = await this.run<JobRow & { claim_token: string | null }>(this.db.pool, {
-      ...this.onPool(this.sql.insertPlainJobsClaiming, [jobsDocument(jobs, claimMaxAttempts), workerId, leaseMs, types]),
+    const { rows } = await this.statements.run<JobRow & { claim_token: string | null }>(this.db.pool, {
+      ...this.statements.prepared(this.sql.insertPlainJobsClaiming, [jobsDocument(jobs, claimMaxAttempts), workerId, leaseMs, types]),
       types: repeatedTimestamps,
     });
     return rows.sort((a, b) => compareIds(a.id, b.id)); // ids were given in input order
@@ -82,7 +78,7 @@ export class JobStore {
       // A caller's client is the application's connection: no statement of ours is left prepared on it.
       const { rows } = client
         ? await serialized(client, () => client.query<JobRow>(this.sql.insertJobs, values))
-        : await this.run<JobRow>(this.db.pool, this.onPool(this.sql.insertJobs, values));
+        : await this.statements.run<JobRow>(this.db.pool, this.statements.prepared(this.sql.insertJobs, values));
       // Keyed rows are matched by key (unique in a batch); unkeyed ones were inserted in input order.
       const byKey = new Map(rows.filter((row) => row.job_key !== null).map((row) => [row.job_key, row]));
       const unkeyed = rows.filter((row) => row.job_key === null).sort((a, b) => compareIds(a.id, b.id));
@@ -97,30 +93,14 @@ export class JobStore {
     return results as JobRow[];
   }
 
-  /** A hot statement: prepared where the pool allows it. */
-  private onPool(text: string, values: unknown[]): QueryConfig {
-    return this.preparedStatements ? prepared(text, values) : { text, values };
-  }
-
-  /** Runs one statement on one of the module's pools, bounded by the query timeout (or `timeoutMs`). */
-  private run<R extends QueryResultRow = QueryResultRow>(
-    pool: Pool,
-    statement: QueryConfig | string,
-    values?: unknown[],
-    timeoutMs = this.queryTimeoutMs,
-  ): Promise<QueryResult<R>> {
-    const config = typeof statement === 'string' ? { text: statement, values } : statement;
-    return this.bounded.query<R>(pool, config, timeoutMs, () => new QueryTimeoutError(messages.queryTimedOut(timeoutMs)));
-  }
-
   async find(ids: string[]): Promise<JobRow[]> {
-    const { rows } = await this.run<JobRow>(this.db.pool, this.sql.selectJobs, [ids]);
+    const { rows } = await this.statements.run<JobRow>(this.db.pool, this.sql.selectJobs, [ids]);
     return rows;
   }
 
   /** Returns the cancelled job, or undefined when it does not exist or had already ended. */
   async cancel(id: string): Promise<JobRow | undefined> {
-    const { rows } = await this.run<JobRow>(this.db.pool, this.sql.cancelJob, [
+    const { rows } = await this.statements.run<JobRow>(this.db.pool, this.sql.cancelJob, [
       id,
       this.channels.cancel,
       this.channels.events,
@@ -138,8 +118,8 @@ export class JobStore {
     workerId: string,
     leaseMs: number,
   ): Promise<ClaimedJobRow[]> {
-    const { rows } = await this.run<ClaimedJobRow>(this.db.pool, {
-      ...this.onPool(this.sql.claimJobs, [types, defaultMaxAttempts, limit, workerId, leaseMs, this.channels.events, perType]),
+    const { rows } = await this.statements.run<ClaimedJobRow>(this.db.pool, {
+      ...this.statements.prepared(this.sql.claimJobs, [types, defaultMaxAttempts, limit, workerId, leaseMs, this.channels.events, perType]),
       types: repeatedTimestamps,
     });
     return rows;
@@ -148,9 +128,9 @@ export class JobStore {
   /** Returns the ids whose leases were extended; the others are no longer this worker's. Bounded by `timeoutMs`. */
   async extendLeases(leases: JobLease[], leaseMs: number, timeoutMs: number): Promise<Set<string>> {
     leases = byId(leases);
-    const { rows } = await this.run<{ id: string }>(
+    const { rows } = await this.statements.run<{ id: string }>(
       this.db.control,
-      this.onPool(this.sql.extendLeases, [ids(leases), tokens(leases), leaseMs]),
+      this.statements.prepared(this.sql.extendLeases, [ids(leases), tokens(leases), leaseMs]),
       undefined,
       timeoutMs,
     );
@@ -159,15 +139,15 @@ export class JobStore {
 
   /** Which of these jobs were cancelled. */
   async cancelledAmong(jobIds: string[], timeoutMs: number): Promise<Set<string>> {
-    const { rows } = await this.run<{ id: string }>(this.db.control, this.sql.selectCancelled, [jobIds], timeoutMs);
+    const { rows } = await this.statements.run<{ id: string }>(this.db.control, this.sql.selectCancelled, [jobIds], timeoutMs);
     return new Set(rows.map((row) => row.id));
   }
 
   async saveProgress(updates: ProgressUpdate[]): Promise<void> {
     updates = byId(updates);
-    await this.run(
+    await this.statements.run(
       this.db.pool,
-      this.onPool(this.sql.saveProgress, [
+      this.statements.prepared(this.sql.saveProgress, [
         ids(updates),
         tokens(updates),
         updates.map((u) => u.percent),
@@ -181,13 +161,18 @@ export class JobStore {
   async complete(completions: JobCompletion[], deleteAtOnce = false): Promise<Set<string>> {
     completions = byId(completions);
     const { rows } = deleteAtOnce
-      ? await this.run<{ id: string }>(
+      ? await this.statements.run<{ id: string }>(
           this.db.pool,
-          this.onPool(this.sql.completeAndDeleteJobs, [ids(completions), tokens(completions), this.channels.events, this.channels.newJobs]),
+          this.statements.prepared(this.sql.completeAndDeleteJobs, [
+            ids(completions),
+            tokens(completions),
+            this.channels.events,
+            this.channels.newJobs,
+          ]),
         )
-      : await this.run<{ id: string }>(
+      : await this.statements.run<{ id: string }>(
           this.db.pool,
-          this.onPool(this.sql.completeJobs, [
+          this.statements.prepared(this.sql.completeJobs, [
             ids(completions),
             tokens(completions),
             completions.map((c) => c.result),
@@ -201,7 +186,7 @@ export class JobStore {
 
   /** Returns the job's new status, or undefined when the write was fenced off. */
   async fail(failure: JobFailure): Promise<'pending' | 'failed' | undefined> {
-    const { rows } = await this.run<{ status: 'pending' | 'failed' }>(this.db.pool, this.sql.failJob, [
+    const { rows } = await this.statements.run<{ status: 'pending' | 'failed' }>(this.db.pool, this.sql.failJob, [
       failure.id,
       failure.token,
       failure.error,
@@ -217,7 +202,7 @@ export class JobStore {
 
   /** Returns false when the write was fenced off. */
   async snooze(lease: JobLease, delayMs: number, progress: number, stage: string | null): Promise<boolean> {
-    const { rows } = await this.run(this.db.pool, this.sql.snoozeJob, [
+    const { rows } = await this.statements.run(this.db.pool, this.sql.snoozeJob, [
       lease.id,
       lease.token,
       delayMs,
@@ -235,7 +220,7 @@ export class JobStore {
   async handBack(leases: Array<JobLease & { started: boolean }>): Promise<string[]> {
     if (leases.length === 0) return [];
     leases = byId(leases);
-    const { rows } = await this.run<{ id: string }>(this.db.pool, this.sql.handBackJobs, [
+    const { rows } = await this.statements.run<{ id: string }>(this.db.pool, this.sql.handBackJobs, [
       ids(leases),
       tokens(leases),
       this.channels.newJobs,
@@ -247,7 +232,7 @@ export class JobStore {
   }
 
   async rescueExpired(limit: number, error: string): Promise<Array<{ id: string; status: 'pending' | 'failed' }>> {
-    const { rows } = await this.run<{ id: string; status: 'pending' | 'failed' }>(this.db.control, this.sql.rescueExpiredJobs, [
+    const { rows } = await this.statements.run<{ id: string; status: 'pending' | 'failed' }>(this.db.control, this.sql.rescueExpiredJobs, [
       limit,
       error,
       this.channels.newJobs,
@@ -258,19 +243,19 @@ export class JobStore {
 
   /** Marks up to `limit` jobs waiting behind a held serial queue as blocked; returns how many. */
   async blockJobsBehindHolders(limit: number): Promise<number> {
-    const { rowCount } = await this.run(this.db.control, this.sql.blockJobsBehindHolders, [limit]);
+    const { rowCount } = await this.statements.run(this.db.control, this.sql.blockJobsBehindHolders, [limit]);
     return rowCount ?? 0;
   }
 
   /** Unblocks the head of up to `limit` free serial queues whose head is blocked; returns how many. */
   async unblockStalledQueues(limit: number): Promise<number> {
-    const { rowCount } = await this.run(this.db.control, this.sql.unblockStalledQueues, [limit, this.channels.newJobs]);
+    const { rowCount } = await this.statements.run(this.db.control, this.sql.unblockStalledQueues, [limit, this.channels.newJobs]);
     return rowCount ?? 0;
   }
 
   /** Deletes up to `limit` finished jobs of each status that outlived its retention; returns how many. */
   async pruneFinished(retention: { completedMs: number; failedMs: number; cancelledMs: number }, limit: number): Promise<number> {
-    const { rows } = await this.run<{ pruned: number }>(this.db.pool, this.sql.pruneFinishedJobs, [
+    const { rows } = await this.statements.run<{ pruned: number }>(this.db.pool, this.sql.pruneFinishedJobs, [
       retention.completedMs,
       retention.failedMs,
       retention.cancelledMs,
@@ -281,81 +266,35 @@ export class JobStore {
 
   /** The database's clock: schedules, delays and leases never use the app server's. */
   async now(): Promise<number> {
-    const { rows } = await this.run<{ now: Date }>(this.db.pool, this.sql.now);
+    const { rows } = await this.statements.run<{ now: Date }>(this.db.pool, this.sql.now);
     return rows[0].now.getTime();
   }
 
   async pause(type: string): Promise<void> {
-    await this.run(this.db.pool, this.sql.pauseType, [type]);
+    await this.statements.run(this.db.pool, this.sql.pauseType, [type]);
   }
 
   async resume(type: string): Promise<void> {
-    await this.run(this.db.pool, this.sql.resumeType, [type, this.channels.newJobs]);
+    await this.statements.run(this.db.pool, this.sql.resumeType, [type, this.channels.newJobs]);
   }
 
   async isPaused(type: string): Promise<boolean> {
-    const { rows } = await this.run<{ paused: boolean }>(this.db.pool, this.sql.isPaused, [type]);
+    const { rows } = await this.statements.run<{ paused: boolean }>(this.db.pool, this.sql.isPaused, [type]);
     return rows[0].paused;
   }
 
   async stats(): Promise<Array<{ type: string; counts: Record<string, number>; paused: boolean }>> {
-    const { rows } = await this.run<{ type: string; counts: Record<string, number>; paused: boolean }>(this.db.pool, this.sql.stats);
+    const { rows } = await this.statements.run<{ type: string; counts: Record<string, number>; paused: boolean }>(
+      this.db.pool,
+      this.sql.stats,
+    );
     return rows;
   }
 
-  /** Pending job types and stored schedules whose type is not among `types` (at most 20 of each). */
-  async workOutside(types: string[]): Promise<{ pendingTypes: string[]; schedules: Array<{ name: string; type: string }> }> {
-    const [pending, schedules] = await Promise.all([
-      this.run<{ type: string }>(this.db.pool, this.sql.pendingTypesOutside, [types]),
-      this.run<{ name: string; type: string }>(this.db.pool, this.sql.schedulesOutside, [types]),
-    ]);
-    return { pendingTypes: pending.rows.map((row) => row.type), schedules: schedules.rows };
-  }
-
-  async upsertSchedule(values: unknown[]): Promise<ScheduleRow> {
-    const { rows } = await this.run<ScheduleRow>(this.db.pool, this.sql.upsertSchedule, values);
-    return rows[0];
-  }
-
-  async deleteSchedule(name: string): Promise<boolean> {
-    const { rows } = await this.run(this.db.pool, this.sql.deleteSchedule, [name]);
-    return rows.length > 0;
-  }
-
-  async listSchedules(): Promise<ScheduleRow[]> {
-    const { rows } = await this.run<ScheduleRow>(this.db.pool, this.sql.listSchedules);
-    return rows;
-  }
-
-  /**
-   * Fires due schedules in one transaction: locks them (skipping those another process holds), lets `plan`
-   * decide each one's slot to fire and next slot, inserts the slot's job (a no-op if it exists) and advances.
-   */
-  async fireDueSchedules(
-    plan: (schedule: ScheduleRow, now: Date) => { fire?: Date; next: Date | null; last: Date | null },
-    limit = 100,
-  ): Promise<number> {
-    return inTransaction(this.db.pool, this.queryTimeoutMs, async (query) => {
-      let fired = 0;
-      const { rows } = await query<ScheduleRow & { db_now: Date }>(this.sql.lockDueSchedules, [limit]);
-      for (const schedule of rows) {
-        const { fire, next, last } = plan(schedule, schedule.db_now);
-        if (fire) {
-          const inserted = await query(this.sql.insertScheduledJob, [
-            schedule.name,
-            fire,
-            schedule.type,
-            JSON.stringify(schedule.payload),
-            schedule.priority,
-            schedule.max_attempts,
-            schedule.queue,
-          ]);
-          fired += inserted.rowCount ?? 0;
-        }
-        await query(this.sql.advanceSchedule, [schedule.name, next, last]);
-      }
-      return fired;
-    });
+  /** Types of pending jobs that are not among `types` (at most 20). */
+  async pendingTypesOutside(types: string[]): Promise<string[]> {
+    const { rows } = await this.statements.run<{ type: string }>(this.db.pool, this.sql.pendingTypesOutside, [types]);
+    return rows.map((row) => row.type);
   }
 }
 

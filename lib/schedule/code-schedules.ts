@@ -1,7 +1,7 @@
-import type { JobStore } from '../db/job-store';
+import type { ScheduleStore } from '../db/schedule-store';
 import type { JobHandlerOptions } from '../interfaces';
 import type { BackgroundService } from '../services/background-service';
-import { toScheduleParams } from './schedule-input';
+import { toScheduleWrite } from './schedule-input';
 
 /**
  * The schedules handlers declare with `cron`, upserted when the worker starts (before it claims): an unchanged one
@@ -11,7 +11,9 @@ export class CodeSchedules implements BackgroundService {
   readonly name = 'Declaring the schedules of @JobHandler({ cron })';
 
   constructor(
-    private readonly store: JobStore,
+    private readonly schedules: ScheduleStore,
+    /** The database clock. */
+    private readonly now: () => Promise<number>,
     /** The handlers that declare a `cron`, by job type. */
     private readonly declared: ReadonlyArray<{ type: string; options: Pick<JobHandlerOptions, 'cron' | 'timezone' | 'catchUp'> }>,
     private readonly maxPayloadBytes: number,
@@ -19,9 +21,9 @@ export class CodeSchedules implements BackgroundService {
 
   async start(): Promise<void> {
     if (this.declared.length === 0) return;
-    const now = await this.store.now();
+    const now = await this.now();
     for (const { type, options } of this.declared) {
-      const params = toScheduleParams(
+      const write = toScheduleWrite(
         {
           name: type,
           cron: options.cron as string,
@@ -33,7 +35,7 @@ export class CodeSchedules implements BackgroundService {
         now,
         this.maxPayloadBytes,
       );
-      await this.store.upsertSchedule(params);
+      await this.schedules.upsertSchedule(write);
     }
   }
 

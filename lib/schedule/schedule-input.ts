@@ -12,6 +12,7 @@ import {
 } from '../validation/job-input';
 import { refuseUnknownKeys } from '../validation/known-keys';
 import { cronExpression, firstSlot } from './schedule-planner';
+import type { ScheduleWrite } from '../db/schedule-store';
 import { validateTimeZone } from './zoned-time';
 
 /** Schedule names follow the rules of queue names; a bad one is a schedule error, not a key error. */
@@ -36,10 +37,10 @@ export interface ScheduleInput {
 }
 
 /**
- * Validates a schedule and returns the parameters of the upsertSchedule statement, with its first slot after
+ * Validates a schedule and returns it ready to be stored, with its first slot after
  * `nowMs` (database time). Throws a typed error before anything is written.
  */
-export function toScheduleParams(input: ScheduleInput, nowMs: number, maxPayloadBytes: number): unknown[] {
+export function toScheduleWrite(input: ScheduleInput, nowMs: number, maxPayloadBytes: number): ScheduleWrite {
   const { options } = input;
   if (typeof options !== 'object' || options === null)
     throw new InvalidScheduleError(messages.invalidOption('options', options, 'an object'));
@@ -55,20 +56,20 @@ export function toScheduleParams(input: ScheduleInput, nowMs: number, maxPayload
   const startAt = options.startAt === undefined ? null : validateRunAt(options.startAt, 'startAt');
   const endAt = options.endAt === undefined ? null : validateRunAt(options.endAt, 'endAt');
   if (startAt && endAt && endAt <= startAt) throw new InvalidScheduleError(messages.invalidOption('endAt', endAt, 'a Date after startAt'));
-  return [
+  return {
     name,
-    input.cron,
+    cron: input.cron,
     seconds,
-    zone,
-    validateJobType(input.type),
-    serializePayload(input.payload, maxPayloadBytes),
-    options.priority === undefined ? DEFAULT_PRIORITY : validatePriority(options.priority),
-    options.maxAttempts === undefined ? null : validateMaxAttempts(options.maxAttempts),
-    options.queue === undefined ? null : validateQueueName(options.queue),
+    timeZone: zone,
+    type: validateJobType(input.type),
+    payload: serializePayload(input.payload, maxPayloadBytes),
+    priority: options.priority === undefined ? DEFAULT_PRIORITY : validatePriority(options.priority),
+    maxAttempts: options.maxAttempts === undefined ? null : validateMaxAttempts(options.maxAttempts),
+    queue: options.queue === undefined ? null : validateQueueName(options.queue),
     catchUp,
-    startAt,
-    endAt,
-    firstSlot(cron, zone, nowMs, startAt, endAt),
-    input.declaredIn,
-  ];
+    startsAt: startAt,
+    endsAt: endAt,
+    nextRunAt: firstSlot(cron, zone, nowMs, startAt, endAt),
+    declaredIn: input.declaredIn,
+  };
 }

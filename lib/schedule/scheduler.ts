@@ -1,4 +1,4 @@
-import type { JobStore } from '../db/job-store';
+import type { ScheduleStore } from '../db/schedule-store';
 import { PeriodicService } from '../services/background-service';
 import type { FailureLog } from '../services/failure-log';
 import { planDueSchedule } from './schedule-planner';
@@ -9,7 +9,7 @@ import { planDueSchedule } from './schedule-planner';
  */
 export class Scheduler extends PeriodicService {
   constructor(
-    private readonly store: JobStore,
+    private readonly schedules: ScheduleStore,
     intervalMs: number,
     private readonly onFired: () => void,
     failures: FailureLog,
@@ -18,6 +18,6 @@ export class Scheduler extends PeriodicService {
   }
 
   protected async runOnce(): Promise<void> {
-    if ((await this.store.fireDueSchedules(planDueSchedule)) > 0) this.onFired();
+    if ((await this.schedules.fireDueSchedules(planDueSchedule)) > 0) this.onFired();
   }
 }

@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { JobStore } from '../db/job-store';
+import type { ScheduleStore } from '../db/schedule-store';
 import type { HandlerRegistry } from '../discovery/handler-registry';
 
 /**
@@ -7,7 +8,12 @@ import type { HandlerRegistry } from '../discovery/handler-registry';
  * stored work that no handler here will ever take (a renamed type, a schedule of a removed handler, or simply a type
  * another service runs). Read after start, off the boot path: a failure here only costs the warning.
  */
-export async function reportBoot(logger: Logger, store: JobStore, registry: HandlerRegistry, started: string): Promise<void> {
+export async function reportBoot(
+  logger: Logger,
+  stores: { jobs: JobStore; schedules: ScheduleStore },
+  registry: HandlerRegistry,
+  started: string,
+): Promise<void> {
   const types = registry.types;
   const schedules = registry.scheduled.map(
     ({ type, options }) => `${type} (${options.cron}${options.timezone ? ` ${options.timezone}` : ''})`,
@@ -16,9 +22,10 @@ export async function reportBoot(logger: Logger, store: JobStore, registry: Hand
     `${started} Job types: ${types.join(', ') || 'none'}.` +
       (schedules.length > 0 ? ` Schedules declared in code: ${schedules.join(', ')}.` : ''),
   );
-  let outside: Awaited<ReturnType<JobStore['workOutside']>>;
+  let outside: { pendingTypes: string[]; schedules: Array<{ name: string; type: string }> };
   try {
-    outside = await store.workOutside(types);
+    const [pendingTypes, schedules] = await Promise.all([stores.jobs.pendingTypesOutside(types), stores.schedules.schedulesOutside(types)]);
+    outside = { pendingTypes, schedules };
   } catch {
     return;
   }

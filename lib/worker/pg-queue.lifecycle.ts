@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import { JobStore } from '../db/job-store';
+import { ScheduleStore } from '../db/schedule-store';
 import { PgListener } from '../db/pg-listener';
 import { QueueDatabase } from '../db/queue-database';
 import { HandlerExplorer } from '../discovery/handler-explorer';
@@ -43,6 +44,7 @@ export class PgQueueLifecycle
   constructor(
     private readonly db: QueueDatabase,
     private readonly store: JobStore,
+    private readonly schedules: ScheduleStore,
     private readonly listener: PgListener,
     private readonly watcher: JobWatcher,
     private readonly inserter: JobInserter,
@@ -75,7 +77,7 @@ export class PgQueueLifecycle
   async onApplicationBootstrap(): Promise<void> {
     if (!this.registry) return;
     const { worker, maxPayloadBytes, retention } = this.options;
-    this.worker = new WorkerPool(this.db, this.store, this.listener, this.registry, worker, maxPayloadBytes, retention);
+    this.worker = new WorkerPool(this.db, this.store, this.schedules, this.listener, this.registry, worker, maxPayloadBytes, retention);
     await this.worker.start();
     this.localWorker.attach(this.worker);
   }

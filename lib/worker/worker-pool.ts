@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ClaimedJobRow } from '../db/job-row';
 import type { JobStore } from '../db/job-store';
+import type { ScheduleStore } from '../db/schedule-store';
 import type { JobCompletion } from '../db/job-writes';
 import type { SlotLender } from '../producer/local-worker';
 import type { PgListener } from '../db/pg-listener';
@@ -67,6 +68,7 @@ export class WorkerPool implements SlotLender {
   constructor(
     private readonly db: QueueDatabase,
     private readonly store: JobStore,
+    private readonly schedules: ScheduleStore,
     private readonly listener: PgListener,
     private readonly registry: HandlerRegistry,
     private readonly options: ResolvedWorkerOptions,
@@ -97,11 +99,11 @@ export class WorkerPool implements SlotLender {
       (ids, cancelled) => this.leasesLost(ids, cancelled),
       this.failures,
     );
-    this.codeSchedules = new CodeSchedules(store, registry.scheduled, maxPayloadBytes);
+    this.codeSchedules = new CodeSchedules(schedules, () => store.now(), registry.scheduled, maxPayloadBytes);
     const wake = () => this.wake();
     this.services = [
       new Rescuer(store, Math.min(5000, Math.max(250, Math.floor(options.leaseMs / 2))), wake, this.logger, this.failures),
-      new Scheduler(store, options.pollIntervalMs, wake, this.failures),
+      new Scheduler(schedules, options.pollIntervalMs, wake, this.failures),
       new SerialQueueKeeper(store, options.pollIntervalMs, wake, this.failures),
       new Pruner(store, retention, this.failures),
     ];
@@ -166,7 +168,12 @@ export class WorkerPool implements SlotLender {
     this.leaseKeeper.start();
     for (const service of this.services) service.start();
     this.claimer.start();
-    void reportBoot(this.logger, this.store, this.registry, `Worker ${this.workerId} started (concurrency ${this.options.concurrency}).`);
+    void reportBoot(
+      this.logger,
+      { jobs: this.store, schedules: this.schedules },
+      this.registry,
+      `Worker ${this.workerId} started (concurrency ${this.options.concurrency}).`,
+    );
   }
 
   /** First shutdown step, run while other modules are being destroyed: claim nothing more, hand back what has not started. */
