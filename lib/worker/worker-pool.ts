@@ -21,6 +21,7 @@ import { Claimer } from './claimer';
 import { FailureLog } from '../services/failure-log';
 import { writeCompletions, type CompletionOutcome } from './completion-writer';
 import { JobRunner } from './job-runner';
+import { OutcomeWriter } from './outcome-writer';
 import { LeaseKeeper } from './lease-keeper';
 import { ProgressBuffer } from './progress-buffer';
 import { Pruner } from './pruner';
@@ -89,9 +90,10 @@ export class WorkerPool implements SlotLender {
     this.progress = new ProgressBuffer(store, this.failures);
     this.completer = new Batcher((completions) => writeCompletions(store, completions, retention.completedMs === 0));
     // A job due again at once is claimed now; later ones are found by the poll, as delayed jobs are.
-    this.runner = new JobRunner(store, this.progress, this.completer, options.leaseMs, maxPayloadBytes, (dueInMs) => {
+    const outcomes = new OutcomeWriter(store, this.progress, this.completer, options.leaseMs, maxPayloadBytes, (dueInMs) => {
       if (dueInMs <= 0) this.wake();
     });
+    this.runner = new JobRunner(this.progress, outcomes, options.leaseMs);
     this.leaseKeeper = new LeaseKeeper(
       store,
       options.leaseMs,
