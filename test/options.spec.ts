@@ -6,6 +6,8 @@
 import { Logger, type DynamicModule } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Pool } from 'pg';
 import { DatabaseUnreachableError, PgQueueConfigError, PgQueueModule, QueueService, type PgQueueModuleOptions } from '../lib';
 import { createTestDatabase, type TestDatabase } from './support/database';
@@ -179,4 +181,4 @@ describe('module options', () => {
   });
 });
 
-const missingSocketDir = () => `/tmp/pgqueue-no-server-${randomBytes(4).toString('hex')}`;
+const missingSocketDir = () => join(tmpdir(), `pgqueue-no-server-${randomBytes(4).toString('hex')}`);
