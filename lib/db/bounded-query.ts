@@ -1,19 +1,24 @@
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 
 interface InFlight {
-  client: PoolClient;
   deadline: number;
   timedOut: boolean;
+  /** Set once the pool has handed out a connection; until then the statement waits for one. */
+  client?: PoolClient;
+  /** Fails the caller while the statement still waits for a connection. */
+  failWaiting: () => void;
 }
 
 /** How often statements in flight are checked against their deadlines. */
 const SWEEP_MS = 100;
 
 /**
- * Statements with a deadline, for connections that stop answering without closing (a hung pooler, a dropped flow):
- * a statement past its deadline has its connection ended, which fails the statement, and the pool replaces the
- * connection. One sweep timer serves every statement in flight. node-postgres's own per-query `query_timeout` took
- * its slower path on every statement: about 30 MB more peak RSS in the benchmark's drain.
+ * Statements with a deadline, for connections that stop answering without closing (a hung pooler, a dropped flow).
+ * The deadline covers the whole statement, the wait for a pooled connection included: past it, a statement that is
+ * running has its connection ended (which fails it, and the pool replaces the connection), and one still waiting for
+ * a connection fails at once (the connection, if it comes, goes straight back). One sweep timer serves every
+ * statement in flight. node-postgres's own per-query `query_timeout` took its slower path on every statement: about
+ * 30 MB more peak RSS in the benchmark's drain.
  */
 export class BoundedQueries {
   private readonly inFlight = new Set<InFlight>();
@@ -26,15 +31,23 @@ export class BoundedQueries {
    */
   query<R extends QueryResultRow>(pool: Pool, config: QueryConfig, timeoutMs: number, onTimeout: () => Error): Promise<QueryResult<R>> {
     return new Promise((resolve, reject) => {
+      const entry: InFlight = { deadline: Date.now() + timeoutMs, timedOut: false, failWaiting: () => reject(onTimeout()) };
+      this.track(entry);
       pool.connect((connectError, client, release) => {
-        if (connectError || !client) return reject(connectError);
-        const entry: InFlight = { client, deadline: Date.now() + timeoutMs, timedOut: false };
+        if (entry.timedOut) {
+          if (client) release(); // the caller has given up already; the connection itself is fine
+          return;
+        }
+        if (connectError || !client) {
+          this.inFlight.delete(entry);
+          return reject(connectError);
+        }
+        entry.client = client;
         // pg-pool listens for a checked-out client's errors only while it is idle: without this, a connection the
         // server ends mid-statement would crash the process.
         let broken: Error | undefined;
         const onError = (error: Error) => (broken = error);
         client.on('error', onError);
-        this.track(entry);
         client.query<R>(config, (error, result) => {
           this.inFlight.delete(entry);
           client.off('error', onError);
@@ -63,8 +76,13 @@ export class BoundedQueries {
     for (const entry of this.inFlight) {
       if (entry.timedOut || now < entry.deadline) continue;
       entry.timedOut = true;
-      // With a statement in progress, end() destroys the socket at once: the statement fails, the client is discarded.
-      void entry.client.end().catch(() => undefined);
+      if (entry.client) {
+        // With a statement in progress, end() destroys the socket at once: the statement fails, the client is discarded.
+        void entry.client.end().catch(() => undefined);
+      } else {
+        this.inFlight.delete(entry);
+        entry.failWaiting();
+      }
     }
   }
 }
