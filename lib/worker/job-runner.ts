@@ -16,8 +16,6 @@ export class JobRunner {
   constructor(
     private readonly progress: ProgressBuffer,
     private readonly outcomes: OutcomeWriter,
-    /** How long an outcome write may be retried (the lease bound); the heartbeat keeps the lease that long. */
-    private readonly persistRetryMs: number,
   ) {}
 
   /**
@@ -54,7 +52,6 @@ export class JobRunner {
     } finally {
       clearTimeout(timer);
       job.finishing = true;
-      job.writeDeadline = Date.now() + this.persistRetryMs;
       hooks.outcomeReady();
       if (hasReturned) hooks.returned();
       else this.awaitOverstay(job, body, ctx.logger, hooks.returned);
@@ -68,11 +65,6 @@ export class JobRunner {
     } finally {
       this.progress.forget(row.id);
     }
-  }
-
-  /** Outcome writes stop retrying at this time (the shutdown deadline): what is not written by then is left to the lease. */
-  giveUpRetriesAt(epochMs: number): void {
-    this.outcomes.giveUpRetriesAt(epochMs);
   }
 
   /** An aborted handler that has not returned: its slot stays taken until it does, and the log says so. */

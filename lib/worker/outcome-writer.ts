@@ -47,6 +47,8 @@ export class OutcomeWriter {
 
   /** Writes what the handler's run came to; rejects with the last error when it could not be written in time (the lease then decides). */
   async write(job: ActiveJob, outcome: HandlerOutcome): Promise<void> {
+    // One deadline for every write about this job, read by the heartbeat too: it keeps the lease only until then.
+    job.writeDeadline = Date.now() + this.persistRetryMs;
     const reason = job.abortReason;
     // Cancelled or no longer ours: the database already says what happened; any write would be fenced off.
     if (reason instanceof JobCancelledError || reason instanceof LeaseLostError) return;
@@ -116,12 +118,11 @@ export class OutcomeWriter {
 
   /** Retries a write through database outages for as long as the lease could still be ours, and not past shutdown's deadline. */
   private async persist<T>(job: ActiveJob, write: () => Promise<T>): Promise<T> {
-    const leaseDeadline = Date.now() + this.persistRetryMs;
     for (let attempt = 0; ; attempt++) {
       try {
         return await write();
       } catch (error) {
-        const deadline = Math.min(leaseDeadline, this.giveUpAt);
+        const deadline = Math.min(job.writeDeadline ?? 0, this.giveUpAt);
         if (job.leaseLost || Date.now() >= deadline) throw error;
         await delay(Math.min(cappedBackoff(attempt, PERSIST_RETRY_MIN_MS, PERSIST_RETRY_MAX_MS), deadline - Date.now()));
       }
