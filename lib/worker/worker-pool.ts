@@ -1,50 +1,41 @@
-import { Logger } from "@nestjs/common";
-import { randomUUID } from "node:crypto";
-import { hostname } from "node:os";
-import type { ClaimedJobRow } from "../db/job-row";
-import type { JobStore } from "../db/job-store";
-import type { ScheduleStore } from "../db/schedule-store";
-import type { JobCompletion } from "../db/job-writes";
-import type { SlotLender } from "../producer/local-worker";
-import type { PgListener } from "../db/pg-listener";
-import type { QueueDatabase } from "../db/queue-database";
-import type { HandlerRegistry } from "../discovery/handler-registry";
-import {
-  JobCancelledError,
-  LeaseLostError,
-  WorkerShutdownError,
-} from "../errors";
-import { messages } from "../errors/messages";
-import { DEFAULT_MAX_ATTEMPTS } from "../pg-queue.constants";
-import type {
-  ResolvedRetention,
-  ResolvedWorkerOptions,
-} from "../pg-queue.options";
-import { ActiveJob } from "./active-job";
-import { Batcher } from "../services/batcher";
-import { reportBoot } from "./boot-report";
-import { ClaimAhead } from "./claim-ahead";
-import { Claimer } from "./claimer";
-import { FailureLog } from "../services/failure-log";
-import { writeCompletions, type CompletionOutcome } from "./completion-writer";
-import { JobRunner } from "./job-runner";
-import { OutcomeWriter } from "./outcome-writer";
-import { LeaseKeeper } from "./lease-keeper";
-import { ProgressBuffer } from "./progress-buffer";
-import { Pruner } from "./pruner";
-import { Rescuer } from "./rescuer";
-import { untilDeadline } from "../services/until-deadline";
-import { RecentIds } from "./recent-ids";
-import { CodeSchedules } from "../schedule/code-schedules";
-import { Scheduler } from "../schedule/scheduler";
-import type { BackgroundService } from "../services/background-service";
-import { SerialQueueKeeper } from "./serial-queue-keeper";
-import { SlotTable } from "./slot-table";
+import { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { ClaimedJobRow } from '../db/job-row';
+import type { JobStore } from '../db/job-store';
+import type { ScheduleStore } from '../db/schedule-store';
+import type { JobCompletion } from '../db/job-writes';
+import type { SlotLender } from '../producer/local-worker';
+import type { PgListener } from '../db/pg-listener';
+import type { QueueDatabase } from '../db/queue-database';
+import type { HandlerRegistry } from '../discovery/handler-registry';
+import { JobCancelledError, LeaseLostError } from '../errors';
+import { messages } from '../errors/messages';
+import { DEFAULT_MAX_ATTEMPTS } from '../pg-queue.constants';
+import type { ResolvedRetention, ResolvedWorkerOptions } from '../pg-queue.options';
+import { ActiveJob } from './active-job';
+import { Batcher } from '../services/batcher';
+import { reportBoot } from './boot-report';
+import { ClaimAhead } from './claim-ahead';
+import { Claimer } from './claimer';
+import { FailureLog } from '../services/failure-log';
+import { writeCompletions, type CompletionOutcome } from './completion-writer';
+import { drainJobs, FINAL_WRITE_MS, jobList } from './drain';
+import { JobRunner } from './job-runner';
+import { OutcomeWriter } from './outcome-writer';
+import { LeaseKeeper } from './lease-keeper';
+import { ProgressBuffer } from './progress-buffer';
+import { Pruner } from './pruner';
+import { Rescuer } from './rescuer';
+import { untilDeadline } from '../services/until-deadline';
+import { RecentIds } from './recent-ids';
+import { CodeSchedules } from '../schedule/code-schedules';
+import { Scheduler } from '../schedule/scheduler';
+import type { BackgroundService } from '../services/background-service';
+import { SerialQueueKeeper } from './serial-queue-keeper';
+import { SlotTable } from './slot-table';
 
-type State = "idle" | "running" | "stopping" | "stopped";
-
-/** Last writes at shutdown (final progress, a hand-back) may not wait longer than this for a dead database. */
-const FINAL_WRITE_MS = 2000;
+type State = 'idle' | 'running' | 'stopping' | 'stopped';
 
 /**
  * Claims jobs for the types this process handles and runs them, up to the worker's and each handler's
@@ -53,7 +44,7 @@ const FINAL_WRITE_MS = 2000;
 export class WorkerPool implements SlotLender {
   /** A random id per process start, so a restarted process never passes for its predecessor. */
   readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  private readonly logger = new Logger("PgQueueWorker");
+  private readonly logger = new Logger('PgQueueWorker');
   private readonly failures = new FailureLog(this.logger);
   private readonly slots: SlotTable;
   private readonly claimAhead: ClaimAhead;
@@ -70,7 +61,7 @@ export class WorkerPool implements SlotLender {
   private readonly cancelled = new RecentIds();
   private readonly unsubscribe: Array<() => void> = [];
   private unsubscribeCancel?: () => void;
-  private state: State = "idle";
+  private state: State = 'idle';
   private stopped?: Promise<void>;
   private shutdownDeadline?: number;
 
@@ -91,29 +82,16 @@ export class WorkerPool implements SlotLender {
       store,
       registry,
       this.claimAhead,
-      {
-        ...options,
-        workerId: this.workerId,
-        defaultMaxAttempts: (type) => this.defaultMaxAttempts(type),
-      },
+      { ...options, workerId: this.workerId, defaultMaxAttempts: (type) => this.defaultMaxAttempts(type) },
       this.failures,
       (rows) => this.claimed(rows),
     );
     this.progress = new ProgressBuffer(store, this.failures);
-    this.completer = new Batcher((completions) =>
-      writeCompletions(store, completions, retention.completedMs === 0),
-    );
+    this.completer = new Batcher((completions) => writeCompletions(store, completions, retention.completedMs === 0));
     // A job due again at once is claimed now; later ones are found by the poll, as delayed jobs are.
-    this.outcomes = new OutcomeWriter(
-      store,
-      this.progress,
-      this.completer,
-      options.leaseMs,
-      maxPayloadBytes,
-      (dueInMs) => {
-        if (dueInMs <= 0) this.wake();
-      },
-    );
+    this.outcomes = new OutcomeWriter(store, this.progress, this.completer, options.leaseMs, maxPayloadBytes, (dueInMs) => {
+      if (dueInMs <= 0) this.wake();
+    });
     this.runner = new JobRunner(this.progress, this.outcomes);
     this.leaseKeeper = new LeaseKeeper(
       store,
@@ -122,21 +100,10 @@ export class WorkerPool implements SlotLender {
       (ids, cancelled) => this.leasesLost(ids, cancelled),
       this.failures,
     );
-    this.codeSchedules = new CodeSchedules(
-      schedules,
-      () => store.now(),
-      registry.scheduled,
-      maxPayloadBytes,
-    );
+    this.codeSchedules = new CodeSchedules(schedules, () => store.now(), registry.scheduled, maxPayloadBytes);
     const wake = () => this.wake();
     this.services = [
-      new Rescuer(
-        store,
-        Math.min(5000, Math.max(250, Math.floor(options.leaseMs / 2))),
-        wake,
-        this.logger,
-        this.failures,
-      ),
+      new Rescuer(store, Math.min(5000, Math.max(250, Math.floor(options.leaseMs / 2))), wake, this.logger, this.failures),
       new Scheduler(schedules, options.pollIntervalMs, wake, this.failures),
       new SerialQueueKeeper(store, options.pollIntervalMs, wake, this.failures),
       new Pruner(store, retention, this.failures),
@@ -157,8 +124,7 @@ export class WorkerPool implements SlotLender {
    */
   reserve(type: string): number | null {
     const handler = this.registry.get(type);
-    if (this.state !== "running" || !handler || !this.slots.reserve(type))
-      return null;
+    if (this.state !== 'running' || !handler || !this.slots.reserve(type)) return null;
     return this.defaultMaxAttempts(type);
   }
 
@@ -174,23 +140,19 @@ export class WorkerPool implements SlotLender {
   async adopt(row: ClaimedJobRow): Promise<void> {
     this.release(row.type);
     const handler = this.registry.get(row.type);
-    if (this.state === "running" && handler) {
+    if (this.state === 'running' && handler) {
       this.slots.track(new ActiveJob(row, handler));
       this.startWaiting();
       return;
     }
-    await this.store
-      .handBack([{ id: row.id, token: row.claim_token, started: false }])
-      .catch((error: Error) => {
-        this.logger.warn(
-          `Handing back job ${row.id} failed; it will be recovered when its lease expires: ${error.message}`,
-        );
-      });
+    await this.store.handBack([{ id: row.id, token: row.claim_token, started: false }]).catch((error: Error) => {
+      this.logger.warn(`Handing back job ${row.id} failed; it will be recovered when its lease expires: ${error.message}`);
+    });
   }
 
   async start(): Promise<void> {
-    if (this.state !== "idle") return;
-    this.state = "running";
+    if (this.state !== 'idle') return;
+    this.state = 'running';
     const { channels } = this.db;
     this.unsubscribe.push(
       this.listener.on(channels.newJobs, () => this.wake()),
@@ -202,7 +164,7 @@ export class WorkerPool implements SlotLender {
     });
     await this.listener.start();
     await this.codeSchedules.start();
-    if (this.state !== "running") return; // stopped while starting
+    if (this.state !== 'running') return; // stopped while starting
     this.progress.start();
     this.leaseKeeper.start();
     for (const service of this.services) service.start();
@@ -217,33 +179,21 @@ export class WorkerPool implements SlotLender {
 
   /** First shutdown step, run while other modules are being destroyed: claim nothing more, hand back what has not started. */
   async stopClaiming(): Promise<void> {
-    if (this.state !== "running") return;
-    this.state = "stopping";
+    if (this.state !== 'running') return;
+    this.state = 'stopping';
     this.unsubscribe.splice(0).forEach((off) => off());
-    const deadline = (this.shutdownDeadline =
-      Date.now() + this.options.shutdownTimeoutMs);
-    await untilDeadline(
-      Promise.all([
-        ...this.services.map((service) => service.stop()),
-        this.claimer.stop(),
-      ]),
-      deadline,
-    );
+    const deadline = (this.shutdownDeadline = Date.now() + this.options.shutdownTimeoutMs);
+    await untilDeadline(Promise.all([...this.services.map((service) => service.stop()), this.claimer.stop()]), deadline);
     const unstarted = this.slots.takeUnstarted();
     if (unstarted.length === 0) return;
     await untilDeadline(
-      this.store
-        .handBack(unstarted.map((job) => ({ ...job.lease, started: false })))
-        .then(
-          () =>
-            this.logger.log(
-              `Handed back ${unstarted.length} claimed job(s) that had not started ${jobList(unstarted)}.`,
-            ),
-          (error: Error) =>
-            this.logger.warn(
-              `Handing back ${unstarted.length} unstarted job(s) failed; they will be recovered when their leases expire: ${error.message}`,
-            ),
-        ),
+      this.store.handBack(unstarted.map((job) => ({ ...job.lease, started: false }))).then(
+        () => this.logger.log(`Handed back ${unstarted.length} claimed job(s) that had not started ${jobList(unstarted)}.`),
+        (error: Error) =>
+          this.logger.warn(
+            `Handing back ${unstarted.length} unstarted job(s) failed; they will be recovered when their leases expire: ${error.message}`,
+          ),
+      ),
       Math.max(deadline, Date.now() + FINAL_WRITE_MS),
     );
   }
@@ -263,15 +213,14 @@ export class WorkerPool implements SlotLender {
     for (const row of rows) {
       const handler = this.registry.get(row.type);
       // A cancellation may overtake its job's claim: the job is cancelled in the database, nothing to run.
-      if (handler && !this.cancelled.has(row.id))
-        this.slots.track(new ActiveJob(row, handler));
+      if (handler && !this.cancelled.has(row.id)) this.slots.track(new ActiveJob(row, handler));
     }
     this.startWaiting();
   }
 
   /** Starts claimed jobs, in claim order, as far as the worker's and their handlers' concurrency allow. */
   private startWaiting(): void {
-    if (this.state !== "running") return;
+    if (this.state !== 'running') return;
     for (const job of this.slots.nextToStart()) this.startJob(job);
   }
 
@@ -317,78 +266,23 @@ export class WorkerPool implements SlotLender {
         this.abortCancelled(id);
         continue;
       }
-      this.logger.warn(
-        `Lost the lease on job #${id} (${job.type}); aborting it here.`,
-      );
+      this.logger.warn(`Lost the lease on job #${id} (${job.type}); aborting it here.`);
       this.abort(id, new LeaseLostError(messages.leaseLost()));
     }
   }
 
-  /**
-   * The whole drain is bounded: running jobs get until the deadline, then their signals are aborted and they are handed
-   * back; outcome writes stop retrying at the deadline, and the last writes get FINAL_WRITE_MS more. What could not be
-   * written by then is left to the leases: another worker runs those jobs again once they expire (at-least-once).
-   */
   private async drain(): Promise<void> {
-    if (this.state === "idle") {
-      this.state = "stopped";
+    if (this.state === 'idle') {
+      this.state = 'stopped';
       return;
     }
     await this.stopClaiming();
     // One deadline for the whole shutdown, counted from when claiming stopped (Nest's module destroy hook).
-    const deadline =
-      this.shutdownDeadline ?? Date.now() + this.options.shutdownTimeoutMs;
-    const finalDeadline = deadline + FINAL_WRITE_MS;
-    const settled = () =>
-      [...this.slots.active.values(), ...this.slots.settling.values()].map(
-        (job) => job.settled,
-      );
-    if (this.slots.active.size > 0)
-      this.logger.log(
-        `Shutting down: waiting up to ${Math.max(0, deadline - Date.now())} ms for ${this.slots.active.size} running job(s) ${jobList(this.slots.active.values())}.`,
-      );
-    await untilDeadline(Promise.all(settled()), deadline);
-    this.outcomes.giveUpRetriesAt(deadline);
-    const unfinished = [...this.slots.active.values()].filter(
-      (job) => !job.finishing,
-    );
-    if (unfinished.length > 0) {
-      this.logger.warn(
-        `Shutdown deadline (${this.options.shutdownTimeoutMs} ms) reached: aborting ${unfinished.length} job(s) ${jobList(unfinished)} ` +
-          "and handing them back.",
-      );
-      const reason = new WorkerShutdownError(
-        messages.shutdownDeadline(this.options.shutdownTimeoutMs),
-      );
-      for (const job of unfinished) job.abort(reason);
-    }
-    await untilDeadline(Promise.all(settled()), finalDeadline);
-    await untilDeadline(this.completer.idle(), finalDeadline);
-    const unwritten = [
-      ...this.slots.active.values(),
-      ...this.slots.settling.values(),
-    ];
-    if (unwritten.length > 0)
-      this.logger.warn(
-        `Shutdown: the outcome of ${unwritten.length} job(s) ${jobList(unwritten)} could not be written in time; they are left to ` +
-          `their leases and will run again elsewhere once those expire (within ${this.options.leaseMs} ms).`,
-      );
-    // Heartbeats run until the last job has settled, so nobody rescues a job that is still running here.
-    await untilDeadline(this.leaseKeeper.stop(), finalDeadline);
-    await untilDeadline(
-      this.progress.stop(),
-      Math.max(finalDeadline, Date.now() + 100),
-    );
+    const deadline = this.shutdownDeadline ?? Date.now() + this.options.shutdownTimeoutMs;
+    const { slots, outcomes, completer, leaseKeeper, progress, logger, options } = this;
+    await drainJobs({ slots, outcomes, completer, leaseKeeper, progress, logger, options }, deadline);
     this.unsubscribeCancel?.();
-    this.state = "stopped";
+    this.state = 'stopped';
     this.logger.log(`Worker ${this.workerId} stopped.`);
   }
-}
-
-/** `#1, #2, #3` (at most ten ids, then a count), for log lines. */
-function jobList(jobs: Iterable<ActiveJob>): string {
-  const ids = [...jobs].map((job) => `#${job.lease.id}`);
-  return ids.length > 10
-    ? `${ids.slice(0, 10).join(", ")} and ${ids.length - 10} more`
-    : ids.join(", ");
 }
