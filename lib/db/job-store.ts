@@ -8,7 +8,7 @@ import { repeatedTimestamps } from './repeated-timestamps';
 import type { QueueDatabase } from './queue-database';
 import type { JobCompletion, JobFailure, JobLease, NewJobRow, ProgressUpdate } from './job-writes';
 
-/** Runs the statements of queue-sql.ts with their parameters. */
+/** Runs the statements about jobs (sql/insert, claim, outcome, maintenance and admin) with their parameters; schedules have their own store. */
 export class JobStore {
   private readonly statements: StatementRunner;
 
