@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { JobHandler, WorkerShutdownError, type JobContext } from '../lib';
 import { QueueService } from '../lib';
-import { PgQueueLifecycle } from '../lib/worker/pg-queue.lifecycle';
+import { PgQueueLifecycle } from '../lib/pg-queue.lifecycle';
 import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
 import { gate, Recorder, startQueueApp } from './support/queue-app';
 

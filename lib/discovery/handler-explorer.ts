@@ -1,8 +1,8 @@
 import { Injectable, Logger, type Type } from '@nestjs/common';
-import { ContextIdFactory, DiscoveryService, MetadataScanner, ModuleRef, Reflector } from '@nestjs/core';
+import { ContextIdFactory, DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import type { JobHandlerMetadata } from '../decorators/job-handler.decorator';
-import { JOB_HANDLER_METADATA } from '../pg-queue.constants';
+import { HandlerMetadataAccessor } from './handler-metadata.accessor';
 import type { JobHandlerDefinition } from './job-handler.definition';
 
 /** Finds @JobHandler methods on the application's providers. Collects only; the registry validates. */
@@ -13,7 +13,7 @@ export class HandlerExplorer {
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
-    private readonly reflector: Reflector,
+    private readonly metadata: HandlerMetadataAccessor,
     private readonly moduleRef: ModuleRef,
   ) {}
 
@@ -30,7 +30,7 @@ export class HandlerExplorer {
       seen.add(target);
       const prototype = isStatic ? Object.getPrototypeOf(target) : target;
       for (const method of this.scanner.getAllMethodNames(prototype)) {
-        const metadata = this.reflector.get<JobHandlerMetadata | undefined>(JOB_HANDLER_METADATA, prototype[method]);
+        const metadata = this.metadata.handlerOf(prototype[method]);
         if (metadata) found.push(this.define(wrapper, prototype.constructor as Type, method, metadata));
       }
     }
@@ -44,7 +44,7 @@ export class HandlerExplorer {
       const prototype = wrapper.metatype?.prototype;
       if (!prototype) continue;
       for (const method of this.scanner.getAllMethodNames(prototype)) {
-        if (this.reflector.get(JOB_HANDLER_METADATA, prototype[method])) {
+        if (this.metadata.handlerOf(prototype[method])) {
           this.logger.warn(
             `@JobHandler on controller method ${prototype.constructor.name}#${method} is ignored: put handlers on providers.`,
           );

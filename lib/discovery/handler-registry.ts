@@ -6,11 +6,14 @@ import type { JobHandlerDefinition } from './job-handler.definition';
 import { cronExpression } from '../schedule/schedule-planner';
 import { validateTimeZone } from '../schedule/zoned-time';
 
-/** The handlers of this process, keyed by job type. A second handler for a type fails the bootstrap. */
+/**
+ * The handlers of this process, keyed by job type: empty until the explorer's finds are added at module init, and
+ * read by the worker from then on. A second handler for a type fails the bootstrap.
+ */
 export class HandlerRegistry {
   private readonly byType = new Map<string, JobHandlerDefinition>();
 
-  constructor(definitions: JobHandlerDefinition[] = []) {
+  addAll(definitions: JobHandlerDefinition[]): void {
     definitions.forEach((definition) => this.add(definition));
   }
 

@@ -2,7 +2,7 @@ import type { JobRow } from '../db/job-row';
 import type { JobStore } from '../db/job-store';
 import type { NewJobRow } from '../db/job-writes';
 import { isStatementRolledBack } from '../db/pg-errors';
-import type { SlotLender } from './local-worker';
+import type { SlotLender } from './slot-lender';
 
 /** An enqueue waiting for its statement; `lender` has reserved a slot for it when claimMaxAttempts is set. */
 export interface PendingInsert {

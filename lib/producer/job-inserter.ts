@@ -3,7 +3,7 @@ import type { JobStore } from '../db/job-store';
 import type { NewJobRow } from '../db/job-writes';
 import { Batcher } from '../services/batcher';
 import { writeInserts, type InsertOutcome, type PendingInsert } from './insert-writer';
-import type { LocalWorker } from './local-worker';
+import type { SlotLender } from './slot-lender';
 
 /**
  * Group commit for enqueues outside a caller's transaction: jobs enqueued while a statement is in flight go
@@ -16,7 +16,8 @@ export class JobInserter {
 
   constructor(
     store: JobStore,
-    private readonly local: LocalWorker,
+    /** This application's worker, when it runs one. */
+    private readonly lender: SlotLender | null,
   ) {
     this.batcher = new Batcher(async (inserts) => {
       let outcomes: InsertOutcome[] = [];
@@ -30,9 +31,13 @@ export class JobInserter {
   }
 
   async insert(job: NewJobRow): Promise<JobRow> {
-    const lender = job.queue === null && job.runAt === null && !job.delayMs ? this.local.current : undefined;
+    const lender = job.queue === null && job.runAt === null && !job.delayMs ? this.lender : null;
     const claimMaxAttempts = lender?.reserve(job.type) ?? null;
-    const outcome = await this.batcher.add({ job, claimMaxAttempts, lender: claimMaxAttempts === null ? undefined : lender });
+    const outcome = await this.batcher.add({
+      job,
+      claimMaxAttempts,
+      lender: claimMaxAttempts === null ? undefined : (lender ?? undefined),
+    });
     if (outcome instanceof Error) throw outcome;
     return outcome;
   }

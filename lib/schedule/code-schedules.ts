@@ -14,15 +14,16 @@ export class CodeSchedules implements BackgroundService {
     private readonly schedules: ScheduleStore,
     /** The database clock. */
     private readonly now: () => Promise<number>,
-    /** The handlers that declare a `cron`, by job type. */
-    private readonly declared: ReadonlyArray<{ type: string; options: Pick<JobHandlerOptions, 'cron' | 'timezone' | 'catchUp'> }>,
+    /** The handlers that declare a `cron`, by job type, as discovered by the time the worker starts. */
+    private readonly declared: () => ReadonlyArray<{ type: string; options: Pick<JobHandlerOptions, 'cron' | 'timezone' | 'catchUp'> }>,
     private readonly maxPayloadBytes: number,
   ) {}
 
   async start(): Promise<void> {
-    if (this.declared.length === 0) return;
+    const declared = this.declared();
+    if (declared.length === 0) return;
     const now = await this.now();
-    for (const { type, options } of this.declared) {
+    for (const { type, options } of declared) {
       const write = toScheduleWrite(
         {
           name: type,

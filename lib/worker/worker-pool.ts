@@ -5,7 +5,7 @@ import type { ClaimedJobRow } from '../db/job-row';
 import type { JobStore } from '../db/job-store';
 import type { ScheduleStore } from '../db/schedule-store';
 import type { JobCompletion } from '../db/job-writes';
-import type { SlotLender } from '../producer/local-worker';
+import type { SlotLender } from '../producer/slot-lender';
 import type { PgListener } from '../db/pg-listener';
 import type { QueueDatabase } from '../db/queue-database';
 import type { HandlerRegistry } from '../discovery/handler-registry';
@@ -100,7 +100,12 @@ export class WorkerPool implements SlotLender {
       (ids, cancelled) => this.leasesLost(ids, cancelled),
       this.failures,
     );
-    this.codeSchedules = new CodeSchedules(schedules, () => store.now(), registry.scheduled, maxPayloadBytes);
+    this.codeSchedules = new CodeSchedules(
+      schedules,
+      () => store.now(),
+      () => registry.scheduled,
+      maxPayloadBytes,
+    );
     const wake = () => this.wake();
     this.services = [
       new Rescuer(store, Math.min(5000, Math.max(250, Math.floor(options.leaseMs / 2))), wake, this.logger, this.failures),

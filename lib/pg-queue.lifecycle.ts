@@ -8,21 +8,18 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
-import { JobStore } from '../db/job-store';
-import { ScheduleStore } from '../db/schedule-store';
-import { PgListener } from '../db/pg-listener';
-import { QueueDatabase } from '../db/queue-database';
-import { HandlerExplorer } from '../discovery/handler-explorer';
-import { HandlerRegistry } from '../discovery/handler-registry';
-import { PgQueueConfigError } from '../errors';
-import { messages } from '../errors/messages';
-import type { ResolvedModuleOptions } from '../pg-queue.options';
-import { RESOLVED_OPTIONS } from '../pg-queue.tokens';
-import { JobInserter } from '../producer/job-inserter';
-import { LocalWorker } from '../producer/local-worker';
-import { JobWatcher } from '../producer/job-watcher';
-import { untilDeadline } from '../services/until-deadline';
-import { WorkerPool } from './worker-pool';
+import { PgListener } from './db/pg-listener';
+import { QueueDatabase } from './db/queue-database';
+import { HandlerExplorer } from './discovery/handler-explorer';
+import { HandlerRegistry } from './discovery/handler-registry';
+import { PgQueueConfigError } from './errors';
+import { messages } from './errors/messages';
+import type { ResolvedModuleOptions } from './pg-queue.options';
+import { RESOLVED_OPTIONS } from './pg-queue.tokens';
+import { JobInserter } from './producer/job-inserter';
+import { JobWatcher } from './producer/job-watcher';
+import { untilDeadline } from './services/until-deadline';
+import { WorkerPool } from './worker/worker-pool';
 
 /** How long closing the listener or the pools may take before shutdown goes on without them. */
 const CLOSE_STEP_MS = 2000;
@@ -38,17 +35,16 @@ const workerOwners = new WeakMap<ModulesContainer, PgQueueLifecycle>();
 export class PgQueueLifecycle
   implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown, OnApplicationShutdown
 {
-  private registry?: HandlerRegistry;
-  private worker?: WorkerPool;
+  private handlersFound = false;
 
   constructor(
     private readonly db: QueueDatabase,
-    private readonly store: JobStore,
-    private readonly schedules: ScheduleStore,
     private readonly listener: PgListener,
     private readonly watcher: JobWatcher,
     private readonly inserter: JobInserter,
-    private readonly localWorker: LocalWorker,
+    /** Null in a producer-only application. */
+    @Inject(WorkerPool) private readonly worker: WorkerPool | null,
+    private readonly registry: HandlerRegistry,
     private readonly explorer: HandlerExplorer,
     private readonly modules: ModulesContainer,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedModuleOptions,
@@ -59,7 +55,7 @@ export class PgQueueLifecycle
    * released here before throwing.
    */
   async onModuleInit(): Promise<void> {
-    if (!this.options.worker.enabled) return;
+    if (!this.worker) return;
     const owner = workerOwners.get(this.modules);
     if (owner && owner !== this) {
       await Promise.all([owner.releaseConnections(), this.releaseConnections()]);
@@ -67,7 +63,8 @@ export class PgQueueLifecycle
     }
     workerOwners.set(this.modules, this);
     try {
-      this.registry = new HandlerRegistry(this.explorer.explore());
+      this.registry.addAll(this.explorer.explore());
+      this.handlersFound = true;
     } catch (error) {
       await this.releaseConnections();
       throw error;
@@ -75,16 +72,11 @@ export class PgQueueLifecycle
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.registry) return;
-    const { worker, maxPayloadBytes, retention } = this.options;
-    this.worker = new WorkerPool(this.db, this.store, this.schedules, this.listener, this.registry, worker, maxPayloadBytes, retention);
-    await this.worker.start();
-    this.localWorker.attach(this.worker);
+    if (this.handlersFound) await this.worker?.start();
   }
 
   /** Nest destroys modules before any shutdown hook: stop claiming now, so no job starts against torn-down providers. */
   async onModuleDestroy(): Promise<void> {
-    this.localWorker.detach();
     await this.worker?.stopClaiming();
   }
 

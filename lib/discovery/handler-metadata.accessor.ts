@@ -1,0 +1,15 @@
+import { Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { JobHandlerMetadata } from '../decorators/job-handler.decorator';
+import { JOB_HANDLER_METADATA } from '../pg-queue.constants';
+
+/** The one reader of what @JobHandler attaches to a method. */
+@Injectable()
+export class HandlerMetadataAccessor {
+  constructor(private readonly reflector: Reflector) {}
+
+  handlerOf(method: unknown): JobHandlerMetadata | undefined {
+    if (typeof method !== 'function') return undefined;
+    return this.reflector.get<JobHandlerMetadata | undefined>(JOB_HANDLER_METADATA, method);
+  }
+}
