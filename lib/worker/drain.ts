@@ -30,14 +30,14 @@ export interface DrainedWorker {
 export async function drainJobs(worker: DrainedWorker, deadline: number): Promise<void> {
   const { slots, logger, options } = worker;
   const finalDeadline = deadline + FINAL_WRITE_MS;
-  const settled = () => [...slots.active.values(), ...slots.settling.values()].map((job) => job.settled);
+  const settled = () => [...slots.active.values(), ...slots.settling.values()].map((job) => job.outcomeWritten);
   if (slots.active.size > 0)
     logger.log(
       `Shutting down: waiting up to ${Math.max(0, deadline - Date.now())} ms for ${slots.active.size} running job(s) ${jobList(slots.active.values())}.`,
     );
   await untilDeadline(Promise.all(settled()), deadline);
   worker.outcomes.giveUpRetriesAt(deadline);
-  const unfinished = [...slots.active.values()].filter((job) => !job.finishing);
+  const unfinished = [...slots.active.values()].filter((job) => job.phase === 'running');
   if (unfinished.length > 0) {
     logger.warn(
       `Shutdown deadline (${options.shutdownTimeoutMs} ms) reached: aborting ${unfinished.length} job(s) ${jobList(unfinished)} ` +

@@ -38,7 +38,7 @@ export class JobRunner {
         startedAt: row.started_at,
       },
       job,
-      (percent, stage) => !job.finishing && this.progress.record(job.lease, percent, stage),
+      (percent, stage) => job.phase === 'running' && this.progress.record(job.lease, percent, stage),
     );
     const timeoutMs = handler.options.timeoutMs;
     const timer = timeoutMs ? setTimeout(() => job.abort(new JobTimeoutError(messages.jobTimedOut(timeoutMs))), timeoutMs) : undefined;
@@ -51,7 +51,7 @@ export class JobRunner {
       outcome = { ok: false, error: job.aborted ? job.abortReason : error };
     } finally {
       clearTimeout(timer);
-      job.finishing = true;
+      job.handlerSettled();
       hooks.outcomeReady();
       if (hasReturned) hooks.returned();
       else this.awaitOverstay(job, body, ctx.logger, hooks.returned);

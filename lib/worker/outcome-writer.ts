@@ -123,7 +123,7 @@ export class OutcomeWriter {
         return await write();
       } catch (error) {
         const deadline = Math.min(job.writeDeadline ?? 0, this.giveUpAt);
-        if (job.leaseLost || Date.now() >= deadline) throw error;
+        if (job.phase === 'leaseLost' || Date.now() >= deadline) throw error;
         await delay(Math.min(cappedBackoff(attempt, PERSIST_RETRY_MIN_MS, PERSIST_RETRY_MAX_MS), deadline - Date.now()));
       }
     }

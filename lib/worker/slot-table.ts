@@ -84,7 +84,7 @@ export class SlotTable {
         skipped.push(job);
         continue;
       }
-      job.started = true;
+      job.start();
       this.running++;
       this.runningByType.set(job.type, (this.runningByType.get(job.type) ?? 0) + 1);
       starting.push(job);

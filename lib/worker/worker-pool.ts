@@ -233,7 +233,7 @@ export class WorkerPool implements SlotLender {
     this.claimAhead.started(job.type);
     // The slot frees as soon as the handler returns; the outcome is written meanwhile (and batched with others).
     // An aborted handler that has not returned keeps its slot: its outcome is written, the job is no longer ours.
-    job.settled = this.runner
+    job.outcomeWritten = this.runner
       .run(job, {
         outcomeReady: () => this.slots.outcomeReady(job),
         returned: () => {
@@ -251,10 +251,10 @@ export class WorkerPool implements SlotLender {
   private abort(id: string, reason: Error): void {
     const job = this.slots.active.get(id);
     if (!job) return;
-    if (!job.started) {
+    if (job.phase === 'waiting') {
       this.slots.dropUnstarted(job);
       this.wake();
-    } else if (!job.finishing) job.abort(reason);
+    } else if (job.phase === 'running') job.abort(reason);
   }
 
   private abortCancelled(id: string): void {
@@ -265,14 +265,17 @@ export class WorkerPool implements SlotLender {
     for (const id of ids) {
       const job = this.slots.active.get(id) ?? this.slots.settling.get(id);
       if (!job) continue;
-      job.leaseLost = true;
-      if (job.finishing) continue; // its outcome write raced the heartbeat; the write's fence decides
-      if (cancelled.has(id)) {
-        this.abortCancelled(id);
+      // An outcome write raced the heartbeat: the write's fence decides; it is no longer retried.
+      if (job.phase === 'finishing' || job.phase === 'leaseLost') {
+        job.loseLease();
         continue;
       }
-      this.logger.warn(`Lost the lease on job #${id} (${job.type}); aborting it here.`);
-      this.abort(id, new LeaseLostError(messages.leaseLost()));
+      if (cancelled.has(id)) this.abortCancelled(id);
+      else {
+        this.logger.warn(`Lost the lease on job #${id} (${job.type}); aborting it here.`);
+        this.abort(id, new LeaseLostError(messages.leaseLost()));
+      }
+      job.loseLease();
     }
   }
 
