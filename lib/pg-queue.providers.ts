@@ -1,9 +1,10 @@
 import type { Provider } from '@nestjs/common';
-import { JobStore } from './db/job-store';
 import { openQueueDatabase } from './db/open-queue-database';
 import { PgListener } from './db/pg-listener';
 import { QueueDatabase } from './db/queue-database';
-import { ScheduleStore } from './db/schedule-store';
+import { JobStores } from './db/stores/job-stores';
+import { ScheduleStore } from './db/stores/schedule-store';
+import { StatementRunner } from './db/statement-runner';
 import { HandlerExplorer } from './discovery/handler-explorer';
 import { HandlerMetadataAccessor } from './discovery/handler-metadata.accessor';
 import { HandlerRegistry } from './discovery/handler-registry';
@@ -30,39 +31,45 @@ export const queueProviders: Provider[] = [
     useFactory: (options: PgQueueModuleOptions, resolved: ResolvedModuleOptions) => openQueueDatabase(options, resolved),
   },
   {
-    provide: JobStore,
+    provide: StatementRunner,
     inject: [QueueDatabase, RESOLVED_OPTIONS],
-    useFactory: (db: QueueDatabase, options: ResolvedModuleOptions) => new JobStore(db, options.preparedStatements, options.queryTimeoutMs),
+    useFactory: (db: QueueDatabase, options: ResolvedModuleOptions) =>
+      new StatementRunner(db, options.preparedStatements, options.queryTimeoutMs),
+  },
+  {
+    provide: JobStores,
+    inject: [QueueDatabase, StatementRunner],
+    useFactory: (db: QueueDatabase, statements: StatementRunner) => new JobStores(db, statements),
   },
   {
     provide: ScheduleStore,
-    inject: [QueueDatabase, RESOLVED_OPTIONS],
-    useFactory: (db: QueueDatabase, options: ResolvedModuleOptions) => new ScheduleStore(db, options.queryTimeoutMs),
+    inject: [QueueDatabase, StatementRunner],
+    useFactory: (db: QueueDatabase, statements: StatementRunner) => new ScheduleStore(db, statements),
   },
   { provide: PgListener, inject: [QueueDatabase], useFactory: (db: QueueDatabase) => new PgListener(db) },
   { provide: HandlerRegistry, useFactory: () => new HandlerRegistry() },
   {
     provide: WorkerPool,
-    inject: [QueueDatabase, JobStore, ScheduleStore, PgListener, HandlerRegistry, RESOLVED_OPTIONS],
+    inject: [QueueDatabase, JobStores, ScheduleStore, PgListener, HandlerRegistry, RESOLVED_OPTIONS],
     useFactory: (
       db: QueueDatabase,
-      store: JobStore,
+      stores: JobStores,
       schedules: ScheduleStore,
       listener: PgListener,
       registry: HandlerRegistry,
       { worker, maxPayloadBytes, retention }: ResolvedModuleOptions,
-    ) => (worker.enabled ? new WorkerPool(db, store, schedules, listener, registry, worker, maxPayloadBytes, retention) : null),
+    ) => (worker.enabled ? new WorkerPool(db, stores, schedules, listener, registry, worker, maxPayloadBytes, retention) : null),
   },
   {
     provide: JobInserter,
-    inject: [JobStore, WorkerPool],
-    useFactory: (store: JobStore, worker: WorkerPool | null) => new JobInserter(store, worker),
+    inject: [JobStores, WorkerPool],
+    useFactory: (stores: JobStores, worker: WorkerPool | null) => new JobInserter(stores.inserts, worker),
   },
   {
     provide: JobWatcher,
-    inject: [QueueDatabase, JobStore, PgListener, RESOLVED_OPTIONS],
-    useFactory: (db: QueueDatabase, store: JobStore, listener: PgListener, options: ResolvedModuleOptions) =>
-      new JobWatcher(db, store, listener, options.worker.pollIntervalMs),
+    inject: [QueueDatabase, JobStores, PgListener, RESOLVED_OPTIONS],
+    useFactory: (db: QueueDatabase, stores: JobStores, listener: PgListener, options: ResolvedModuleOptions) =>
+      new JobWatcher(db, stores.admin, listener, options.worker.pollIntervalMs),
   },
   HandlerMetadataAccessor,
   HandlerExplorer,

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { toSchedule, toSnapshot } from './db/job-row';
-import { JobStore } from './db/job-store';
-import { ScheduleStore } from './db/schedule-store';
+import { JobStores } from './db/stores/job-stores';
+import { ScheduleStore } from './db/stores/schedule-store';
 import { InvalidJobError, InvalidJobOptionError } from './errors';
 import { messages } from './errors/messages';
 import type { EnqueueManyOptions, EnqueueOptions, JobSnapshot, JobToEnqueue, Schedule, ScheduleOptions } from './interfaces';
@@ -18,7 +18,7 @@ import { validateJobId, validateJobType } from './validation/job-input';
 @Injectable()
 export class QueueService {
   constructor(
-    private readonly store: JobStore,
+    private readonly stores: JobStores,
     private readonly schedules: ScheduleStore,
     private readonly inserter: JobInserter,
     private readonly watcher: JobWatcher,
@@ -37,7 +37,7 @@ export class QueueService {
     const row = toNewJobRow({ ...jobOptions, type, payload }, this.options.maxPayloadBytes);
     // A keyed job goes alone: it sees every job committed before it, as one at a time would, and batches of
     // several keys from several processes cannot lock them in opposite orders.
-    const inserted = client || row.jobKey !== null ? (await this.store.insert([row], client))[0] : await this.inserter.insert(row);
+    const inserted = client || row.jobKey !== null ? (await this.stores.inserts.insert([row], client))[0] : await this.inserter.insert(row);
     return toSnapshot<P>(inserted);
   }
 
@@ -58,13 +58,13 @@ export class QueueService {
     });
     if (rows.length === 0) return [];
     assertUniqueKeys(rows);
-    const inserted = await this.store.insert(rows, options?.client);
+    const inserted = await this.stores.inserts.insert(rows, options?.client);
     return inserted.map((row) => toSnapshot<P>(row));
   }
 
   /** The job as stored now, or null when there is no such job. */
   async getJob<P = unknown, R = unknown>(id: string): Promise<JobSnapshot<P, R> | null> {
-    const [row] = await this.store.find([validateJobId(id)]);
+    const [row] = await this.stores.admin.find([validateJobId(id)]);
     return row ? toSnapshot<P, R>(row) : null;
   }
 
@@ -73,7 +73,7 @@ export class QueueService {
    * a job that already ended is returned unchanged; null when there is no such job.
    */
   async cancel(id: string): Promise<JobSnapshot | null> {
-    const cancelled = await this.store.cancel(validateJobId(id));
+    const cancelled = await this.stores.admin.cancel(validateJobId(id));
     return cancelled ? toSnapshot(cancelled) : this.getJob(id);
   }
 
@@ -88,7 +88,7 @@ export class QueueService {
    * its timing keeps its next slot.
    */
   async schedule(name: string, cron: string, type: string, payload: unknown, options: ScheduleOptions = {}): Promise<Schedule> {
-    const now = await this.store.now();
+    const now = await this.stores.admin.now();
     const write = toScheduleWrite({ name, cron, type, payload, options, declaredIn: 'runtime' }, now, this.options.maxPayloadBytes);
     return toSchedule(await this.schedules.upsertSchedule(write));
   }
@@ -105,20 +105,20 @@ export class QueueService {
 
   /** Stops every process from claiming jobs of `type` (within a poll interval); running ones finish. */
   async pause(type: string): Promise<void> {
-    return this.store.pause(validateJobType(type));
+    return this.stores.admin.pause(validateJobType(type));
   }
 
   /** Lets jobs of `type` be claimed again, and wakes the workers. */
   async resume(type: string): Promise<void> {
-    return this.store.resume(validateJobType(type));
+    return this.stores.admin.resume(validateJobType(type));
   }
 
   async isPaused(type: string): Promise<boolean> {
-    return this.store.isPaused(validateJobType(type));
+    return this.stores.admin.isPaused(validateJobType(type));
   }
 
   /** Jobs per type and status, and which types are paused (a count over the table: not for hot paths). */
   async stats(): Promise<Array<{ type: string; paused: boolean; counts: Partial<Record<JobSnapshot['status'], number>> }>> {
-    return this.store.stats();
+    return this.stores.admin.stats();
   }
 }

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { compareIds } from '../lib/db/job-store';
+import { compareIds } from '../lib/db/stores/lease-order';
 import { channelsFor } from '../lib/db/identifiers';
 import { countingPool, type CountingPool } from './support/counting-pool';
 import { createTestDatabase, waitFor, type TestDatabase } from './support/database';

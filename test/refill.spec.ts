@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { JobHandler, type JobContext } from '../lib';
-import { JobStore } from '../lib/db/job-store';
+import { ClaimStore } from '../lib/db/stores/claim-store';
 import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
 import { gate, startQueueApp } from './support/queue-app';
 
@@ -45,7 +45,7 @@ describe('when a worker claims again', () => {
     runs.length = 0;
     hold = gate<void>();
     db = await createTestDatabase();
-    claims = jest.spyOn(JobStore.prototype, 'claim');
+    claims = jest.spyOn(ClaimStore.prototype, 'claim');
   });
   afterEach(async () => {
     claims.mockRestore();

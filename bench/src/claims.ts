@@ -1,6 +1,7 @@
-// The library's own claim, exactly as its workers run it (schema 'pgqueue', the default): JobStore.claim on a pool
+// The library's own claim, exactly as its workers run it (schema 'pgqueue', the default): ClaimStore.claim on a pool
 // the library creates itself, with its prepared statement and session settings.
-import { JobStore } from '../../dist/db/job-store';
+import { ClaimStore } from '../../dist/db/stores/claim-store';
+import { StatementRunner } from '../../dist/db/statement-runner';
 import { QueueDatabase } from '../../dist/db/queue-database';
 import { createApp, JOB_TYPE } from './adapters/nestjs-pgqueue';
 import { median, now, percentile } from './measure';
@@ -35,14 +36,14 @@ export function claimCases(): ClaimCase[] {
 /**
  * Claim time of nestjs-pgqueue as its table grows: for each case the jobs table is filled directly with SQL
  * (pending rows, and finished rows as the worker leaves them), vacuumed and analyzed as autovacuum would, then
- * JobStore.claim of dist/ claims a batch `count` times (committed, as a worker does).
+ * ClaimStore.claim of dist/ claims a batch `count` times (committed, as a worker does).
  */
 export async function measureClaims(url: string, cases: ClaimCase[], log: (line: string) => void): Promise<ClaimResult[]> {
   await (await createApp(url)).close(); // migrates the schema, as any application start does
   const schema = 'pgqueue';
   const pool = benchPool(url, 1);
   const queueDb = QueueDatabase.fromConnectionString(url, schema);
-  const store = new JobStore(queueDb);
+  const store = new ClaimStore(queueDb, new StatementRunner(queueDb));
   const sql = queueDb.sql;
   const results: ClaimResult[] = [];
   try {
@@ -66,7 +67,15 @@ export async function measureClaims(url: string, cases: ClaimCase[], log: (line:
       await pool.query(`VACUUM (ANALYZE) ${schema}.jobs`);
       const setupSeconds = (now() - setupStart) / 1000;
 
-      const claim = () => store.claim([JOB_TYPE], [3], [CLAIMS.batch], CLAIMS.batch, 'bench-claims', 30_000);
+      const claim = () =>
+        store.claim({
+          types: [JOB_TYPE],
+          defaultMaxAttempts: [3],
+          perType: [CLAIMS.batch],
+          limit: CLAIMS.batch,
+          workerId: 'bench-claims',
+          leaseMs: 30_000,
+        });
       for (let i = 0; i < 8; i++) await claim(); // warm-up: the plan cache settles after 5 runs of a prepared statement
       const times: number[] = [];
       for (let i = 0; i < CLAIMS.count; i++) {

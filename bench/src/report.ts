@@ -162,7 +162,7 @@ export function renderReport(data: RunData): { console: string; markdown: string
   if (data.claims?.length) {
     sections.push(
       `## ${SUBJECT}: claim time as the table grows\n\nMedian of ${CLAIMS.count} claims of a batch of ${CLAIMS.batch}, each its own ` +
-        `committed statement, run as a worker runs it: JobStore.claim of dist/ on a pool the library created. The table is filled with SQL, then ` +
+        `committed statement, run as a worker runs it: ClaimStore.claim of dist/ on a pool the library created. The table is filled with SQL, then ` +
         `VACUUM (ANALYZE) as autovacuum would.\n\n` +
         table(
           ['jobs table', 'claim median (ms)', 'claim p95 (ms)', 'table (MB)', 'indexes (MB)'],

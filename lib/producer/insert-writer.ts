@@ -1,5 +1,5 @@
 import type { JobRow } from '../db/job-row';
-import type { JobStore } from '../db/job-store';
+import type { InsertStore } from '../db/stores/insert-store';
 import type { NewJobRow } from '../db/job-writes';
 import { isStatementRolledBack } from '../db/pg-errors';
 import type { SlotLender } from './slot-lender';
@@ -24,13 +24,13 @@ const MAX_STATEMENT_PAYLOAD = 1024 * 1024;
  * only its own caller and one bad job among n costs about 2 log2(n) statements, not n. Any other failure (a lost
  * connection: maybe committed) is never retried.
  */
-export async function writeInserts(store: JobStore, inserts: PendingInsert[]): Promise<InsertOutcome[]> {
+export async function writeInserts(store: InsertStore, inserts: PendingInsert[]): Promise<InsertOutcome[]> {
   const outcomes: InsertOutcome[] = [];
   for (const statement of byPayloadBudget(inserts)) outcomes.push(...(await writeStatement(store, statement)));
   return outcomes;
 }
 
-async function writeStatement(store: JobStore, inserts: PendingInsert[]): Promise<InsertOutcome[]> {
+async function writeStatement(store: InsertStore, inserts: PendingInsert[]): Promise<InsertOutcome[]> {
   try {
     return await insertStatement(store, inserts);
   } catch (error) {
@@ -44,12 +44,12 @@ async function writeStatement(store: JobStore, inserts: PendingInsert[]): Promis
 }
 
 /** Claims in the insert only in a statement of plain jobs; next to a serial-queue job, a reserved job stays pending. */
-function insertStatement(store: JobStore, inserts: PendingInsert[]): Promise<InsertOutcome[]> {
+function insertStatement(store: InsertStore, inserts: PendingInsert[]): Promise<InsertOutcome[]> {
   const jobs = inserts.map((insert) => insert.job);
   const lender = inserts.find((insert) => insert.lender)?.lender;
   if (!lender || jobs.some((job) => job.queue !== null)) return store.insert(jobs);
-  const claims = inserts.map((insert) => insert.claimMaxAttempts);
-  return store.insertClaiming(jobs, claims, lender.workerId, lender.leaseMs, lender.types);
+  const claimMaxAttempts = inserts.map((insert) => insert.claimMaxAttempts);
+  return store.insertClaiming(jobs, { claimMaxAttempts, workerId: lender.workerId, leaseMs: lender.leaseMs, types: lender.types });
 }
 
 function* byPayloadBudget(inserts: PendingInsert[]): Generator<PendingInsert[]> {

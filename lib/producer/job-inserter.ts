@@ -1,5 +1,5 @@
 import type { ClaimedJobRow, JobRow } from '../db/job-row';
-import type { JobStore } from '../db/job-store';
+import type { InsertStore } from '../db/stores/insert-store';
 import type { NewJobRow } from '../db/job-writes';
 import { Batcher } from '../services/batcher';
 import { writeInserts, type InsertOutcome, type PendingInsert } from './insert-writer';
@@ -15,7 +15,7 @@ export class JobInserter {
   private readonly batcher: Batcher<PendingInsert, InsertOutcome>;
 
   constructor(
-    store: JobStore,
+    store: InsertStore,
     /** This application's worker, when it runs one. */
     private readonly lender: SlotLender | null,
   ) {

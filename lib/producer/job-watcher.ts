@@ -1,6 +1,6 @@
 import { Observable, type Subscriber } from 'rxjs';
 import { toSnapshot } from '../db/job-row';
-import type { JobStore } from '../db/job-store';
+import type { AdminStore } from '../db/stores/admin-store';
 import type { PgListener } from '../db/pg-listener';
 import type { QueueDatabase } from '../db/queue-database';
 import { JobNotFoundError, QueueShutdownError } from '../errors';
@@ -31,7 +31,7 @@ export class JobWatcher {
 
   constructor(
     private readonly db: QueueDatabase,
-    private readonly store: JobStore,
+    private readonly store: AdminStore,
     private readonly listener: PgListener,
     private readonly pollIntervalMs: number,
   ) {}

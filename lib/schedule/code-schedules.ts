@@ -1,4 +1,4 @@
-import type { ScheduleStore } from '../db/schedule-store';
+import type { ScheduleStore } from '../db/stores/schedule-store';
 import type { JobHandlerOptions } from '../interfaces';
 import type { BackgroundService } from '../services/background-service';
 import { toScheduleWrite } from './schedule-input';

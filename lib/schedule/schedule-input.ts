@@ -12,7 +12,7 @@ import {
 } from '../validation/job-input';
 import { refuseUnknownKeys } from '../validation/known-keys';
 import { cronExpression, firstSlot } from './schedule-planner';
-import type { ScheduleWrite } from '../db/schedule-store';
+import type { ScheduleWrite } from '../db/stores/schedule-store';
 import { validateTimeZone } from './zoned-time';
 
 /** Schedule names follow the rules of queue names; a bad one is a schedule error, not a key error. */

@@ -1,4 +1,4 @@
-import type { ScheduleStore } from '../db/schedule-store';
+import type { ScheduleStore } from '../db/stores/schedule-store';
 import { PeriodicService } from '../services/background-service';
 import type { FailureLog } from '../services/failure-log';
 import { planDueSchedule } from './schedule-planner';

@@ -1,6 +1,6 @@
 import type { Logger } from '@nestjs/common';
-import type { JobStore } from '../db/job-store';
-import type { ScheduleStore } from '../db/schedule-store';
+import type { AdminStore } from '../db/stores/admin-store';
+import type { ScheduleStore } from '../db/stores/schedule-store';
 import type { HandlerRegistry } from '../discovery/handler-registry';
 
 /**
@@ -10,7 +10,7 @@ import type { HandlerRegistry } from '../discovery/handler-registry';
  */
 export async function reportBoot(
   logger: Logger,
-  stores: { jobs: JobStore; schedules: ScheduleStore },
+  stores: { jobs: AdminStore; schedules: ScheduleStore },
   registry: HandlerRegistry,
   started: string,
 ): Promise<void> {

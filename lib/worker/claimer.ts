@@ -1,5 +1,5 @@
 import type { ClaimedJobRow } from '../db/job-row';
-import type { JobStore } from '../db/job-store';
+import type { ClaimStore } from '../db/stores/claim-store';
 import type { HandlerRegistry } from '../discovery/handler-registry';
 import type { ClaimAhead } from './claim-ahead';
 import type { FailureLog } from '../services/failure-log';
@@ -31,7 +31,7 @@ export class Claimer {
 
   constructor(
     private readonly slots: SlotTable,
-    private readonly store: JobStore,
+    private readonly store: ClaimStore,
     private readonly registry: HandlerRegistry,
     private readonly claimAhead: ClaimAhead,
     private readonly options: ClaimerOptions,
@@ -99,14 +99,14 @@ export class Claimer {
       let rows;
       this.slots.claimRequested = capacity;
       try {
-        rows = await this.store.claim(
+        rows = await this.store.claim({
           types,
-          types.map((type) => this.options.defaultMaxAttempts(type)),
+          defaultMaxAttempts: types.map((type) => this.options.defaultMaxAttempts(type)),
           perType,
-          capacity,
-          this.options.workerId,
-          this.options.leaseMs,
-        );
+          limit: capacity,
+          workerId: this.options.workerId,
+          leaseMs: this.options.leaseMs,
+        });
       } catch (error) {
         this.leftBehind = true;
         this.failures.failed('Claiming jobs', error);

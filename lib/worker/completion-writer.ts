@@ -1,4 +1,4 @@
-import type { JobStore } from '../db/job-store';
+import type { OutcomeStore } from '../db/stores/outcome-store';
 import type { JobCompletion } from '../db/job-writes';
 import { isDataError } from '../db/pg-errors';
 
@@ -10,7 +10,11 @@ export type CompletionOutcome = boolean | Error;
  * If the batch fails, each completion is written alone, so one result PostgreSQL refuses (too large, invalid) fails
  * only its own job; connection errors are rethrown.
  */
-export async function writeCompletions(store: JobStore, completions: JobCompletion[], deleteAtOnce = false): Promise<CompletionOutcome[]> {
+export async function writeCompletions(
+  store: OutcomeStore,
+  completions: JobCompletion[],
+  deleteAtOnce = false,
+): Promise<CompletionOutcome[]> {
   try {
     const accepted = await store.complete(completions, deleteAtOnce);
     return completions.map((c) => accepted.has(c.id));

@@ -1,4 +1,4 @@
-import type { JobStore } from '../db/job-store';
+import type { ClaimStore } from '../db/stores/claim-store';
 import type { JobLease } from '../db/job-writes';
 import type { BackgroundService } from '../services/background-service';
 import type { FailureLog } from '../services/failure-log';
@@ -17,7 +17,7 @@ export class LeaseKeeper implements BackgroundService {
   private lastExtendedAt = Date.now();
 
   constructor(
-    private readonly store: JobStore,
+    private readonly store: ClaimStore,
     private readonly leaseMs: number,
     private readonly currentLeases: () => JobLease[],
     /** Jobs whose lease is gone; `cancelled` names those of them that were cancelled. */

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { JobStore } from '../db/job-store';
+import type { OutcomeStore } from '../db/stores/outcome-store';
 import type { JobCompletion } from '../db/job-writes';
 import { JobCancelledError, LeaseLostError, UnrecoverableJobError, WorkerShutdownError } from '../errors';
 import { messages } from '../errors/messages';
@@ -29,7 +29,7 @@ export class OutcomeWriter {
   private giveUpAt = Infinity;
 
   constructor(
-    private readonly store: JobStore,
+    private readonly store: OutcomeStore,
     private readonly progress: ProgressBuffer,
     private readonly completer: Batcher<JobCompletion, CompletionOutcome>,
     /** How long to keep retrying an outcome write while the database is unreachable (the lease bound). */

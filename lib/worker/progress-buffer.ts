@@ -1,4 +1,4 @@
-import type { JobStore } from '../db/job-store';
+import type { OutcomeStore } from '../db/stores/outcome-store';
 import type { JobLease, ProgressUpdate } from '../db/job-writes';
 import type { BackgroundService } from '../services/background-service';
 import type { FailureLog } from '../services/failure-log';
@@ -17,7 +17,7 @@ export class ProgressBuffer implements BackgroundService {
   private readonly flusher = new PeriodicTask(() => this.flush(), FLUSH_INTERVAL_MS);
 
   constructor(
-    private readonly store: JobStore,
+    private readonly store: OutcomeStore,
     private readonly failures: FailureLog,
   ) {}
 

@@ -1,4 +1,4 @@
-import type { JobStore } from '../db/job-store';
+import type { MaintenanceStore } from '../db/stores/maintenance-store';
 import type { ResolvedRetention } from '../pg-queue.options';
 import { PeriodicService } from '../services/background-service';
 import type { FailureLog } from '../services/failure-log';
@@ -14,7 +14,7 @@ export class Pruner extends PeriodicService {
   private stopping = false;
 
   constructor(
-    private readonly store: JobStore,
+    private readonly store: MaintenanceStore,
     private readonly retention: ResolvedRetention,
     failures: FailureLog,
   ) {

@@ -1,5 +1,5 @@
 import type { Logger } from '@nestjs/common';
-import type { JobStore } from '../db/job-store';
+import type { MaintenanceStore } from '../db/stores/maintenance-store';
 import { messages } from '../errors/messages';
 import { PeriodicService } from '../services/background-service';
 import type { FailureLog } from '../services/failure-log';
@@ -9,7 +9,7 @@ const BATCH_SIZE = 1000;
 /** Recovers jobs whose lease expired (their worker died or hung); the attempt they used counts. */
 export class Rescuer extends PeriodicService {
   constructor(
-    private readonly store: JobStore,
+    private readonly store: MaintenanceStore,
     intervalMs: number,
     private readonly onRescued: () => void,
     private readonly logger: Logger,

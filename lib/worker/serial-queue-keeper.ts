@@ -1,4 +1,4 @@
-import type { JobStore } from '../db/job-store';
+import type { MaintenanceStore } from '../db/stores/maintenance-store';
 import { PeriodicService } from '../services/background-service';
 import type { FailureLog } from '../services/failure-log';
 
@@ -11,7 +11,7 @@ const BATCH_SIZE = 1000;
  */
 export class SerialQueueKeeper extends PeriodicService {
   constructor(
-    private readonly store: JobStore,
+    private readonly store: MaintenanceStore,
     intervalMs: number,
     private readonly onUnblocked: () => void,
     failures: FailureLog,

@@ -2,8 +2,8 @@ import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ClaimedJobRow } from '../db/job-row';
-import type { JobStore } from '../db/job-store';
-import type { ScheduleStore } from '../db/schedule-store';
+import type { JobStores } from '../db/stores/job-stores';
+import type { ScheduleStore } from '../db/stores/schedule-store';
 import type { JobCompletion } from '../db/job-writes';
 import type { SlotLender } from '../producer/slot-lender';
 import type { PgListener } from '../db/pg-listener';
@@ -67,7 +67,7 @@ export class WorkerPool implements SlotLender {
 
   constructor(
     private readonly db: QueueDatabase,
-    private readonly store: JobStore,
+    private readonly stores: JobStores,
     private readonly schedules: ScheduleStore,
     private readonly listener: PgListener,
     private readonly registry: HandlerRegistry,
@@ -79,22 +79,22 @@ export class WorkerPool implements SlotLender {
     this.slots = new SlotTable(options.concurrency, registry);
     this.claimer = new Claimer(
       this.slots,
-      store,
+      stores.claims,
       registry,
       this.claimAhead,
       { ...options, workerId: this.workerId, defaultMaxAttempts: (type) => this.defaultMaxAttempts(type) },
       this.failures,
       (rows) => this.claimed(rows),
     );
-    this.progress = new ProgressBuffer(store, this.failures);
-    this.completer = new Batcher((completions) => writeCompletions(store, completions, retention.completedMs === 0));
+    this.progress = new ProgressBuffer(stores.outcomes, this.failures);
+    this.completer = new Batcher((completions) => writeCompletions(stores.outcomes, completions, retention.completedMs === 0));
     // A job due again at once is claimed now; later ones are found by the poll, as delayed jobs are.
-    this.outcomes = new OutcomeWriter(store, this.progress, this.completer, options.leaseMs, maxPayloadBytes, (dueInMs) => {
+    this.outcomes = new OutcomeWriter(stores.outcomes, this.progress, this.completer, options.leaseMs, maxPayloadBytes, (dueInMs) => {
       if (dueInMs <= 0) this.wake();
     });
     this.runner = new JobRunner(this.progress, this.outcomes);
     this.leaseKeeper = new LeaseKeeper(
-      store,
+      stores.claims,
       options.leaseMs,
       () => this.slots.leasesToKeep(Date.now()),
       (ids, cancelled) => this.leasesLost(ids, cancelled),
@@ -102,16 +102,16 @@ export class WorkerPool implements SlotLender {
     );
     this.codeSchedules = new CodeSchedules(
       schedules,
-      () => store.now(),
+      () => stores.admin.now(),
       () => registry.scheduled,
       maxPayloadBytes,
     );
     const wake = () => this.wake();
     this.services = [
-      new Rescuer(store, Math.min(5000, Math.max(250, Math.floor(options.leaseMs / 2))), wake, this.logger, this.failures),
+      new Rescuer(stores.maintenance, Math.min(5000, Math.max(250, Math.floor(options.leaseMs / 2))), wake, this.logger, this.failures),
       new Scheduler(schedules, options.pollIntervalMs, wake, this.failures),
-      new SerialQueueKeeper(store, options.pollIntervalMs, wake, this.failures),
-      new Pruner(store, retention, this.failures),
+      new SerialQueueKeeper(stores.maintenance, options.pollIntervalMs, wake, this.failures),
+      new Pruner(stores.maintenance, retention, this.failures),
     ];
   }
 
@@ -150,7 +150,7 @@ export class WorkerPool implements SlotLender {
       this.startWaiting();
       return;
     }
-    await this.store.handBack([{ id: row.id, token: row.claim_token, started: false }]).catch((error: Error) => {
+    await this.stores.outcomes.handBack([{ id: row.id, token: row.claim_token, started: false }]).catch((error: Error) => {
       this.logger.warn(`Handing back job ${row.id} failed; it will be recovered when its lease expires: ${error.message}`);
     });
   }
@@ -176,7 +176,7 @@ export class WorkerPool implements SlotLender {
     this.claimer.start();
     void reportBoot(
       this.logger,
-      { jobs: this.store, schedules: this.schedules },
+      { jobs: this.stores.admin, schedules: this.schedules },
       this.registry,
       `Worker ${this.workerId} started (concurrency ${this.options.concurrency}).`,
     );
@@ -192,7 +192,7 @@ export class WorkerPool implements SlotLender {
     const unstarted = this.slots.takeUnstarted();
     if (unstarted.length === 0) return;
     await untilDeadline(
-      this.store.handBack(unstarted.map((job) => ({ ...job.lease, started: false }))).then(
+      this.stores.outcomes.handBack(unstarted.map((job) => ({ ...job.lease, started: false }))).then(
         () => this.logger.log(`Handed back ${unstarted.length} claimed job(s) that had not started ${jobList(unstarted)}.`),
         (error: Error) =>
           this.logger.warn(

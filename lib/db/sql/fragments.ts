@@ -10,6 +10,8 @@ export function sqlFragments(quotedSchema: string) {
   const claimedColumns = `j.id::text AS id, j.type, j.queue, j.priority, j.payload, j.progress, j.stage, j.attempts,
     j.max_attempts, j.run_at, j.created_at, j.started_at, j.claim_token`;
   const released = 'claim_token = NULL, lease_expires_at = NULL, locked_by = NULL';
+  // The claimed job `j` has used its last attempt: a failure, an interruption or an expired lease now ends it.
+  const attemptsExhausted = 'j.attempts >= j.max_attempts';
   // Runs pg_notify at most once, only when the named CTE produced a row; the count keeps the CTE evaluated.
   const notifyIfAny = (cte: string, channelParam: string, where = 'true') =>
     `SELECT count(*) FROM (SELECT pg_notify(${channelParam}, '') FROM (SELECT 1 FROM ${cte} WHERE ${where} LIMIT 1) r) n`;
@@ -71,6 +73,7 @@ export function sqlFragments(quotedSchema: string) {
     columns,
     claimedColumns,
     released,
+    attemptsExhausted,
     notifyIfAny,
     jobsDocument,
     payload,

@@ -10,6 +10,7 @@ export function maintenanceSql({
   queueHead,
   unblockHeads,
   pastRetention,
+  attemptsExhausted,
 }: SqlFragments) {
   return {
     /**
@@ -25,8 +26,8 @@ export function maintenanceSql({
          FOR UPDATE SKIP LOCKED
       ), rescued AS (
         UPDATE ${jobs} j
-           SET status = CASE WHEN j.attempts >= j.max_attempts THEN 'failed' ELSE 'pending' END,
-               finished_at = CASE WHEN j.attempts >= j.max_attempts THEN now() END,
+           SET status = CASE WHEN ${attemptsExhausted} THEN 'failed' ELSE 'pending' END,
+               finished_at = CASE WHEN ${attemptsExhausted} THEN now() END,
                run_at = now(), last_error = $2, ${released}
           FROM expired e
          WHERE j.id = e.id

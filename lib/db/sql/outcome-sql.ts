@@ -1,7 +1,7 @@
 import type { SqlFragments } from './fragments';
 
 /** What a worker writes about the jobs it holds, fenced by their claim tokens: heartbeats, progress, outcomes, hand-backs. */
-export function outcomeSql({ jobs, released, notifyIfAny, releaseQueues, unblockHeads, completion }: SqlFragments) {
+export function outcomeSql({ jobs, released, notifyIfAny, releaseQueues, unblockHeads, completion, attemptsExhausted }: SqlFragments) {
   return {
     /** $1 ids, $2 tokens, $3 lease (ms). Returns the ids whose lease this worker still holds. */
     extendLeases: `
@@ -58,10 +58,10 @@ export function outcomeSql({ jobs, released, notifyIfAny, releaseQueues, unblock
     failJob: `
       WITH failed AS (
         UPDATE ${jobs} j
-           SET status = CASE WHEN $9::boolean OR j.attempts >= j.max_attempts THEN 'failed' ELSE 'pending' END,
-               run_at = CASE WHEN $9::boolean OR j.attempts >= j.max_attempts THEN j.run_at
+           SET status = CASE WHEN $9::boolean OR ${attemptsExhausted} THEN 'failed' ELSE 'pending' END,
+               run_at = CASE WHEN $9::boolean OR ${attemptsExhausted} THEN j.run_at
                              ELSE now() + $4::float8 * interval '1 millisecond' END,
-               finished_at = CASE WHEN $9::boolean OR j.attempts >= j.max_attempts THEN now() END,
+               finished_at = CASE WHEN $9::boolean OR ${attemptsExhausted} THEN now() END,
                last_error = $3, progress = $5, stage = COALESCE($6, j.stage), ${released}
          WHERE j.id = $1::bigint AND j.claim_token = $2::uuid AND j.status = 'running'
         RETURNING j.id, j.queue, j.status
@@ -90,8 +90,8 @@ export function outcomeSql({ jobs, released, notifyIfAny, releaseQueues, unblock
     handBackJobs: `
       WITH handed AS (
         UPDATE ${jobs} j
-           SET status = CASE WHEN h.started AND j.attempts >= j.max_attempts THEN 'failed' ELSE 'pending' END,
-               finished_at = CASE WHEN h.started AND j.attempts >= j.max_attempts THEN now() END,
+           SET status = CASE WHEN h.started AND ${attemptsExhausted} THEN 'failed' ELSE 'pending' END,
+               finished_at = CASE WHEN h.started AND ${attemptsExhausted} THEN now() END,
                attempts = j.attempts - CASE WHEN h.started THEN 0 ELSE 1 END,
                last_error = CASE WHEN h.started THEN $6 ELSE j.last_error END,
                run_at = LEAST(j.run_at, now()), ${released}

@@ -1,7 +1,7 @@
-import type { CatchUpPolicy } from '../interfaces';
-import type { ScheduleRow } from './job-row';
-import type { QueueDatabase } from './queue-database';
-import { StatementRunner } from './statement-runner';
+import type { CatchUpPolicy } from '../../interfaces';
+import type { ScheduleRow } from '../job-row';
+import type { QueueDatabase } from '../queue-database';
+import type { StatementRunner } from '../statement-runner';
 
 /** A validated schedule, ready to be stored (see schedule-input.ts). */
 export interface ScheduleWrite {
@@ -25,14 +25,10 @@ export interface ScheduleWrite {
 
 /** Runs the statements of sql/schedule-sql.ts: storing recurring schedules and firing their slots. */
 export class ScheduleStore {
-  private readonly statements: StatementRunner;
-
   constructor(
     private readonly db: QueueDatabase,
-    queryTimeoutMs = 30_000,
-  ) {
-    this.statements = new StatementRunner(db, false, queryTimeoutMs);
-  }
+    private readonly statements: StatementRunner,
+  ) {}
 
   private get sql() {
     return this.db.sql;

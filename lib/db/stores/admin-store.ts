@@ -1,0 +1,65 @@
+import type { JobRow } from '../job-row';
+import type { QueueDatabase } from '../queue-database';
+import type { StatementRunner } from '../statement-runner';
+
+/** Jobs per status of one type, and whether the type is paused. */
+export interface TypeStats {
+  type: string;
+  counts: Record<string, number>;
+  paused: boolean;
+}
+
+/** Runs the reads and actions of the producer API (sql/admin-sql.ts): find, cancel, pause, counts, the clock. */
+export class AdminStore {
+  constructor(
+    private readonly db: QueueDatabase,
+    private readonly statements: StatementRunner,
+  ) {}
+
+  async find(ids: string[]): Promise<JobRow[]> {
+    const { rows } = await this.statements.run<JobRow>(this.db.pool, this.db.sql.selectJobs, [ids]);
+    return rows;
+  }
+
+  /** Returns the cancelled job, or undefined when it does not exist or had already ended. */
+  async cancel(id: string): Promise<JobRow | undefined> {
+    const { channels } = this.db;
+    const { rows } = await this.statements.run<JobRow>(this.db.pool, this.db.sql.cancelJob, [
+      id,
+      channels.cancel,
+      channels.events,
+      channels.newJobs,
+    ]);
+    return rows[0];
+  }
+
+  /** The database's clock: schedules, delays and leases never use the app server's. */
+  async now(): Promise<number> {
+    const { rows } = await this.statements.run<{ now: Date }>(this.db.pool, this.db.sql.now);
+    return rows[0].now.getTime();
+  }
+
+  async pause(type: string): Promise<void> {
+    await this.statements.run(this.db.pool, this.db.sql.pauseType, [type]);
+  }
+
+  async resume(type: string): Promise<void> {
+    await this.statements.run(this.db.pool, this.db.sql.resumeType, [type, this.db.channels.newJobs]);
+  }
+
+  async isPaused(type: string): Promise<boolean> {
+    const { rows } = await this.statements.run<{ paused: boolean }>(this.db.pool, this.db.sql.isPaused, [type]);
+    return rows[0].paused;
+  }
+
+  async stats(): Promise<TypeStats[]> {
+    const { rows } = await this.statements.run<TypeStats>(this.db.pool, this.db.sql.stats);
+    return rows;
+  }
+
+  /** Types of pending jobs that are not among `types` (at most 20). */
+  async pendingTypesOutside(types: string[]): Promise<string[]> {
+    const { rows } = await this.statements.run<{ type: string }>(this.db.pool, this.db.sql.pendingTypesOutside, [types]);
+    return rows.map((row) => row.type);
+  }
+}

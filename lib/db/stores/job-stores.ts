@@ -1,0 +1,24 @@
+import type { QueueDatabase } from '../queue-database';
+import type { StatementRunner } from '../statement-runner';
+import { AdminStore } from './admin-store';
+import { ClaimStore } from './claim-store';
+import { InsertStore } from './insert-store';
+import { MaintenanceStore } from './maintenance-store';
+import { OutcomeStore } from './outcome-store';
+
+/** The stores about jobs, one per concern, sharing the module's statement runner; schedules have their own. */
+export class JobStores {
+  readonly inserts: InsertStore;
+  readonly claims: ClaimStore;
+  readonly outcomes: OutcomeStore;
+  readonly maintenance: MaintenanceStore;
+  readonly admin: AdminStore;
+
+  constructor(db: QueueDatabase, statements: StatementRunner) {
+    this.inserts = new InsertStore(db, statements);
+    this.claims = new ClaimStore(db, statements);
+    this.outcomes = new OutcomeStore(db, statements);
+    this.maintenance = new MaintenanceStore(db, statements);
+    this.admin = new AdminStore(db, statements);
+  }
+}
