@@ -1,7 +1,7 @@
 import type { ClaimedJobRow } from '../db/job-row';
 import type { ClaimStore } from '../db/stores/claim-store';
 import type { HandlerRegistry } from '../discovery/handler-registry';
-import type { ClaimAhead } from './claim-ahead';
+import type { Prefetch } from './prefetch';
 import type { FailureLog } from '../services/failure-log';
 import type { SlotTable } from './slot-table';
 
@@ -16,7 +16,7 @@ export interface ClaimerOptions {
 
 /**
  * The claim loop: wakes on NOTIFY, on the poll floor and when slots free up; coalesces concurrent wake-ups into one
- * more round; sizes each claim by the slot table and what to claim ahead; hands the claimed rows on.
+ * more round; sizes each claim by the slot table and what to prefetch; hands the claimed rows on.
  */
 export class Claimer {
   private running = false;
@@ -33,7 +33,7 @@ export class Claimer {
     private readonly slots: SlotTable,
     private readonly store: ClaimStore,
     private readonly registry: HandlerRegistry,
-    private readonly claimAhead: ClaimAhead,
+    private readonly prefetch: Prefetch,
     private readonly options: ClaimerOptions,
     private readonly failures: FailureLog,
     /** Takes the rows of a claim (they are this worker's now). */
@@ -69,16 +69,17 @@ export class Claimer {
    * claim for any free slot.
    */
   refill(): void {
-    if (this.leftBehind && (this.slots.capacity(this.claimLimit) >= this.refillAt || this.slots.active.size === 0)) this.wake();
+    if (this.leftBehind && (this.slots.capacity(this.holdLimit) >= this.refillBatch || this.slots.active.size === 0)) this.wake();
   }
 
-  /** Jobs this process may hold claimed: its slots plus those claimed ahead. */
-  private get claimLimit(): number {
-    return this.options.concurrency + this.claimAhead.total(this.registry.types);
+  /** Jobs this process may hold claimed: its slots plus those prefetched. */
+  private get holdLimit(): number {
+    return this.options.concurrency + this.prefetch.total(this.registry.types);
   }
 
-  private get refillAt(): number {
-    return Math.max(1, Math.floor(this.claimLimit / 4));
+  /** After a job finishes, claim again once this many jobs may be claimed. */
+  private get refillBatch(): number {
+    return Math.max(1, Math.floor(this.holdLimit / 4));
   }
 
   private async claimWhileCapacity(): Promise<void> {
@@ -86,10 +87,10 @@ export class Claimer {
       // One turn of the event loop first: jobs finishing together free their slots before the claim is sized.
       await new Promise((resolve) => setImmediate(resolve));
       this.claimAgain = false;
-      this.claimAhead.measure();
-      const free = new Map(this.registry.types.map((type) => [type, this.typeClaimLimit(type) - this.slots.claimedOf(type)]));
+      this.prefetch.measure();
+      const free = new Map(this.registry.types.map((type) => [type, this.typeHoldLimit(type) - this.slots.claimedOf(type)]));
       const types = [...free.keys()].filter((type) => (free.get(type) as number) > 0);
-      const capacity = this.slots.capacity(this.claimLimit);
+      const capacity = this.slots.capacity(this.holdLimit);
       if (!this.running) return;
       if (capacity <= 0 || types.length === 0) {
         this.leftBehind = true;
@@ -121,9 +122,9 @@ export class Claimer {
     } while (this.claimAgain && this.running);
   }
 
-  /** A type's slots plus the jobs of that type to claim ahead. */
-  private typeClaimLimit(type: string): number {
-    return this.slots.typeConcurrency(type) + this.claimAhead.forType(type);
+  /** A type's slots plus the jobs of that type to prefetch. */
+  private typeHoldLimit(type: string): number {
+    return this.slots.typeConcurrency(type) + this.prefetch.forType(type);
   }
 
   private schedulePoll(): void {

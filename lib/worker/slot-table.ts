@@ -125,13 +125,13 @@ export class SlotTable {
   }
 
   /**
-   * How many more jobs to claim: up to `claimLimit` (the slots plus those claimed ahead), while the outcomes still
+   * How many more jobs to claim: up to `holdLimit` (the slots plus those prefetched), while the outcomes still
    * being written stay under the same number again (a claim overlaps one round of writes; a database that falls behind
    * slows claims).
    */
-  capacity(claimLimit: number): number {
+  capacity(holdLimit: number): number {
     const claimed = this.taken;
-    return Math.min(claimLimit - claimed, 2 * claimLimit - claimed - this.settling.size);
+    return Math.min(holdLimit - claimed, 2 * holdLimit - claimed - this.settling.size);
   }
 
   /** Jobs of `type` claimed, reserved or still running after their outcome: what counts against its limit. */

@@ -16,7 +16,7 @@ import type { ResolvedRetention, ResolvedWorkerOptions } from '../pg-queue.optio
 import { ActiveJob } from './active-job';
 import { Batcher } from '../services/batcher';
 import { reportBoot } from './boot-report';
-import { ClaimAhead } from './claim-ahead';
+import { Prefetch } from './prefetch';
 import { Claimer } from './claimer';
 import { FailureLog } from '../services/failure-log';
 import { writeCompletions, type CompletionOutcome } from './completion-writer';
@@ -47,7 +47,7 @@ export class WorkerPool implements SlotLender {
   private readonly logger = new Logger('PgQueueWorker');
   private readonly failures = new FailureLog(this.logger);
   private readonly slots: SlotTable;
-  private readonly claimAhead: ClaimAhead;
+  private readonly prefetch: Prefetch;
   private readonly claimer: Claimer;
   private readonly progress: ProgressBuffer;
   private readonly completer: Batcher<JobCompletion, CompletionOutcome>;
@@ -75,13 +75,13 @@ export class WorkerPool implements SlotLender {
     private readonly maxPayloadBytes: number,
     retention: ResolvedRetention,
   ) {
-    this.claimAhead = new ClaimAhead(options.prefetch);
+    this.prefetch = new Prefetch(options.prefetch);
     this.slots = new SlotTable(options.concurrency, registry);
     this.claimer = new Claimer(
       this.slots,
       stores.claims,
       registry,
-      this.claimAhead,
+      this.prefetch,
       { ...options, workerId: this.workerId, defaultMaxAttempts: (type) => this.defaultMaxAttempts(type) },
       this.failures,
       (rows) => this.claimed(rows),
@@ -230,7 +230,7 @@ export class WorkerPool implements SlotLender {
   }
 
   private startJob(job: ActiveJob): void {
-    this.claimAhead.started(job.type);
+    this.prefetch.started(job.type);
     // The slot frees as soon as the handler returns; the outcome is written meanwhile (and batched with others).
     // An aborted handler that has not returned keeps its slot: its outcome is written, the job is no longer ours.
     job.outcomeWritten = this.runner

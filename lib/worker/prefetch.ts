@@ -1,7 +1,7 @@
-/** With `prefetch: 'auto'`, each type claims ahead about this much of its own work, measured by how fast it starts jobs. */
-const AUTO_AHEAD_MS = 10;
-/** The most jobs `prefetch: 'auto'` claims ahead, across types. */
-const AUTO_AHEAD_MAX = 1000;
+/** With `prefetch: 'auto'`, each type prefetches about this much of its own work, measured by how fast it starts jobs. */
+const AUTO_PREFETCH_MS = 10;
+/** The most jobs `prefetch: 'auto'` prefetches, across types. */
+const AUTO_PREFETCH_MAX = 1000;
 /** How fast the measured start rate follows a change: about two thirds of the way within this time. */
 const RATE_SMOOTHING_MS = 100;
 
@@ -14,18 +14,18 @@ interface StartRate {
 }
 
 /**
- * How many jobs to claim beyond the free slots. A fixed number, or (`'auto'`) for each type the jobs it starts in
- * AUTO_AHEAD_MS at its recent pace: none while it starts fewer than one per AUTO_AHEAD_MS, so a job claimed ahead
- * waits in memory for its slot about that long, never seconds.
+ * The `worker.prefetch` option at work: how many jobs to claim beyond the free slots. A fixed number, or (`'auto'`)
+ * for each type the jobs it starts in AUTO_PREFETCH_MS at its recent pace: none while it starts fewer than one per
+ * AUTO_PREFETCH_MS, so a prefetched job waits in memory for its slot about that long, never seconds.
  */
-export class ClaimAhead {
+export class Prefetch {
   private readonly rates = new Map<string, StartRate>();
 
-  constructor(private readonly prefetch: number | 'auto') {}
+  constructor(private readonly setting: number | 'auto') {}
 
   /** Counts a job of `type` starting. */
   started(type: string): void {
-    if (this.prefetch !== 'auto') return;
+    if (this.setting !== 'auto') return;
     const rate = this.rates.get(type);
     if (rate) rate.started++;
     else this.rates.set(type, { started: 1, at: performance.now(), perMs: 0 });
@@ -46,15 +46,15 @@ export class ClaimAhead {
 
   /** Jobs of `type` to claim beyond its free slots. */
   forType(type: string): number {
-    if (this.prefetch !== 'auto') return this.prefetch;
-    return Math.min(AUTO_AHEAD_MAX, Math.floor((this.rates.get(type)?.perMs ?? 0) * AUTO_AHEAD_MS));
+    if (this.setting !== 'auto') return this.setting;
+    return Math.min(AUTO_PREFETCH_MAX, Math.floor((this.rates.get(type)?.perMs ?? 0) * AUTO_PREFETCH_MS));
   }
 
   /** Jobs to claim beyond the free slots, across `types`. */
   total(types: readonly string[]): number {
-    if (this.prefetch !== 'auto') return this.prefetch;
+    if (this.setting !== 'auto') return this.setting;
     let sum = 0;
     for (const type of types) sum += this.forType(type);
-    return Math.min(AUTO_AHEAD_MAX, sum);
+    return Math.min(AUTO_PREFETCH_MAX, sum);
   }
 }
