@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { QueueService } from 'nestjs-pgqueue';
@@ -13,7 +14,7 @@ async function main() {
   // Without this, SIGTERM/SIGINT never reach the queue's drain: running jobs would be cut off.
   app.enableShutdownHooks();
   await app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1');
-  const { port } = app.getHttpServer().address() as AddressInfo;
+  const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
 
   const queue = app.get(QueueService);
   const jobs = await Promise.all([

@@ -40,7 +40,7 @@ export class BoundedQueries {
         }
         if (connectError || !client) {
           this.inFlight.delete(entry);
-          return reject(connectError);
+          return reject(connectError ?? new Error('The pool gave neither a connection nor an error'));
         }
         entry.client = client;
         // pg-pool listens for a checked-out client's errors only while it is idle: without this, a connection the

@@ -28,7 +28,10 @@ export interface ConnectionMode {
  * None behind a transaction pooler: a SET stays on the pooler's server connection, which the next transaction of any
  * client gets. plan_cache_mode pays off only for prepared statements, which a pooler cannot keep; see README for JIT.
  */
-const sessionSettingsFor = (mode: ConnectionMode) => (mode.pooler ? undefined : applySessionSettings);
+/**
+ * pg-pool awaits a promise from `onConnect` before it hands the connection out (pg 8.20+), though its types say void.
+ */
+const sessionSettingsFor = (mode: ConnectionMode) => (mode.pooler ? undefined : (applySessionSettings as (client: ClientBase) => void));
 
 const KEEPALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 };
 

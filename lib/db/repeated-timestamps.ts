@@ -11,13 +11,15 @@ const parsedTexts = new Map<string, Date>();
  */
 export const repeatedTimestamps: CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === TIMESTAMPTZ && format !== 'binary' ? parseRepeated : types.getTypeParser(oid, format)) as CustomTypesConfig['getTypeParser'],
+    oid === TIMESTAMPTZ && format !== 'binary'
+      ? parseRepeated
+      : (types.getTypeParser(oid, format) as (text: string) => unknown)) as CustomTypesConfig['getTypeParser'],
 };
 
 function parseRepeated(text: string): unknown {
   const known = parsedTexts.get(text);
   if (known) return new Date(known.getTime());
-  const parsed: unknown = types.getTypeParser(TIMESTAMPTZ, 'text')(text);
+  const parsed: unknown = (types.getTypeParser(TIMESTAMPTZ, 'text') as (text: string) => unknown)(text);
   if (!(parsed instanceof Date)) return parsed; // an application's own parser for the type
   if (parsedTexts.size >= REMEMBERED) parsedTexts.delete(parsedTexts.keys().next().value as string);
   parsedTexts.set(text, new Date(parsed.getTime()));

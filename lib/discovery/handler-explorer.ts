@@ -23,12 +23,12 @@ export class HandlerExplorer {
     for (const wrapper of this.discovery.getProviders()) {
       const isStatic = wrapper.isDependencyTreeStatic();
       // A request-scoped provider has no instance at bootstrap: its class prototype carries the metadata.
-      const target: object | undefined = isStatic ? wrapper.instance : wrapper.metatype?.prototype;
+      const target = (isStatic ? wrapper.instance : wrapper.metatype?.prototype) as unknown;
       if (!target || typeof target !== 'object') continue;
       // The same instance can be listed by several modules; its handlers are registered once.
       if (seen.has(target)) continue;
       seen.add(target);
-      const prototype = isStatic ? Object.getPrototypeOf(target) : target;
+      const prototype = (isStatic ? Object.getPrototypeOf(target) : target) as Methods;
       for (const method of this.scanner.getAllMethodNames(prototype)) {
         const metadata = this.metadata.handlerOf(prototype[method]);
         if (metadata) found.push(this.define(wrapper, prototype.constructor as Type, method, metadata));
@@ -41,7 +41,7 @@ export class HandlerExplorer {
   /** Controllers are not providers: a handler there would never run, so say so instead of skipping it silently. */
   private warnAboutControllers(): void {
     for (const wrapper of this.discovery.getControllers()) {
-      const prototype = wrapper.metatype?.prototype;
+      const prototype = wrapper.metatype?.prototype as Methods | undefined;
       if (!prototype) continue;
       for (const method of this.scanner.getAllMethodNames(prototype)) {
         if (this.metadata.handlerOf(prototype[method])) {
@@ -56,7 +56,7 @@ export class HandlerExplorer {
   private define(wrapper: InstanceWrapper, metatype: Type, method: string, metadata: JobHandlerMetadata): JobHandlerDefinition {
     const name = `${metatype.name}#${method}`;
     if (wrapper.isDependencyTreeStatic()) {
-      const instance = wrapper.instance as Record<string, (...args: unknown[]) => unknown>;
+      const instance = wrapper.instance as Methods;
       return { ...metadata, name, invoke: async (payload, ctx) => instance[method](payload, ctx) };
     }
     // Request-scoped (or depending on one): a fresh DI sub-tree per job, as Nest gives each request.
@@ -65,9 +65,12 @@ export class HandlerExplorer {
       ...metadata,
       name,
       invoke: async (payload, ctx) => {
-        const instance = await this.moduleRef.resolve(wrapper.token as Type, ContextIdFactory.create(), { strict: false });
-        return (instance as Record<string, (...args: unknown[]) => unknown>)[method](payload, ctx);
+        const instance: Methods = await this.moduleRef.resolve(wrapper.token as Type, ContextIdFactory.create(), { strict: false });
+        return instance[method](payload, ctx);
       },
     };
   }
 }
+
+/** A provider instance or prototype, seen as what the explorer reads of it: its methods by name. */
+type Methods = Record<string, (...args: unknown[]) => unknown> & { constructor: { name: string } };

@@ -49,7 +49,7 @@ export class JobInserter {
 }
 
 /** A reserved slot is either filled by the job claimed as it was inserted, or given back. */
-function settleReservation({ job, lender }: PendingInsert, outcome: InsertOutcome | undefined): Promise<void> | void {
+async function settleReservation({ job, lender }: PendingInsert, outcome: InsertOutcome | undefined): Promise<void> {
   if (!lender) return;
   if (outcome && !(outcome instanceof Error) && outcome.status === 'running' && outcome.claim_token)
     return lender.adopt(outcome as ClaimedJobRow);

@@ -39,7 +39,7 @@ export class JobWatcher {
   watch<P, R>(id: string): Observable<JobSnapshot<P, R>> {
     return new Observable<JobSnapshot<P, R>>((subscriber) => {
       if (this.closed) return subscriber.error(new QueueShutdownError(messages.watchEndedByShutdown(id)));
-      const watch: Watch = { subscriber: subscriber as Subscriber<JobSnapshot> };
+      const watch: Watch = { subscriber };
       if (this.watches.size === 0) this.listen();
       let set = this.watches.get(id);
       if (!set) this.watches.set(id, (set = new Set()));

@@ -3,7 +3,7 @@ import { InvalidJobIdError, InvalidJobKeyError, InvalidJobOptionError, InvalidJo
 import type { JobKeyMode } from '../interfaces';
 import { toPlainJson } from './json-value';
 
-const JOB_TYPE = /^[A-Za-z0-9_][A-Za-z0-9_.:\/-]{0,127}$/;
+const JOB_TYPE = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}$/;
 const JOB_ID = /^[1-9][0-9]{0,18}$/;
 const INT4_MIN = -2147483648;
 const INT4_MAX = 2147483647;

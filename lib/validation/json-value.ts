@@ -76,7 +76,7 @@ class PlainJsonCheck {
   }
 
   private checkObject(v: object, depth: number): void {
-    const proto = Object.getPrototypeOf(v);
+    const proto: unknown = Object.getPrototypeOf(v);
     // Plain objects skip this: only an instance can be a built-in whose data JSON does not see.
     if (proto !== Object.prototype && proto !== null) {
       const problem = builtInProblem(v);
@@ -139,7 +139,7 @@ function builtInProblem(v: object): string | undefined {
 /** `Money`, or `object` for plain ones: only for messages, so a hostile constructor getter cannot get in the way. */
 function kindOf(v: object): string {
   try {
-    const name: unknown = Object.getPrototypeOf(v)?.constructor?.name;
+    const name: unknown = (Object.getPrototypeOf(v) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
     return typeof name === 'string' && name !== '' && name !== 'Object' ? name : 'object';
   } catch {
     return 'object';

@@ -30,7 +30,7 @@ export interface DrainedWorker {
 export async function drainJobs(worker: DrainedWorker, deadline: number): Promise<void> {
   const { slots, logger, options } = worker;
   const finalDeadline = deadline + FINAL_WRITE_MS;
-  const settled = () => [...slots.active.values(), ...slots.settling.values()].map((job) => job.outcomeWritten);
+  const settled = () => [...slots.active.values(), ...slots.settling.values()].flatMap((job) => job.outcomeWritten ?? []);
   if (slots.active.size > 0)
     logger.log(
       `Shutting down: waiting up to ${Math.max(0, deadline - Date.now())} ms for ${slots.active.size} running job(s) ${jobList(slots.active.values())}.`,

@@ -26,7 +26,7 @@ function describe(value: unknown, depth: number): string {
   if (typeof value === 'string') return value.slice(0, MAX_ERROR_CHARS);
   if (value === undefined) return 'undefined was thrown';
   try {
-    return `Non-error thrown: ${JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? `${v}n` : v))?.slice(0, MAX_ERROR_CHARS)}`;
+    return `Non-error thrown: ${JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))?.slice(0, MAX_ERROR_CHARS)}`;
   } catch {
     return `Non-error thrown: ${Object.prototype.toString.call(value)}`;
   }

@@ -31,7 +31,7 @@ import { untilDeadline } from '../services/until-deadline';
 import { RecentIds } from './recent-ids';
 import { CodeSchedules } from '../schedule/code-schedules';
 import { Scheduler } from '../schedule/scheduler';
-import type { BackgroundService } from '../services/background-service';
+import type { PeriodicService } from '../services/background-service';
 import { SerialQueueKeeper } from './serial-queue-keeper';
 import { SlotTable } from './slot-table';
 
@@ -56,7 +56,7 @@ export class WorkerPool implements SlotLender {
   private readonly leaseKeeper: LeaseKeeper;
   private readonly codeSchedules: CodeSchedules;
   /** Rescuer, schedule firer, serial-queue keeper and pruner: started after the schedules are declared, stopped with claiming. */
-  private readonly services: BackgroundService[];
+  private readonly services: PeriodicService[];
   /** Cancellations of jobs not (yet) known here: one may overtake the claim of its job. */
   private readonly cancelled = new RecentIds();
   private readonly unsubscribe: Array<() => void> = [];

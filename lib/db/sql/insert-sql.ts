@@ -1,7 +1,7 @@
 import type { SqlFragments } from './fragments';
 
 /** Inserting jobs: one JSON document of jobs per statement, with keys and serial queues, or claimed by the insert itself. */
-export function insertSql({ jobs, queues, paused, columns, jobsDocument, payload, runAt, insertQueues }: SqlFragments) {
+export function insertSql({ jobs, paused, columns, jobsDocument, payload, runAt, insertQueues }: SqlFragments) {
   return {
     /**
      * $1 the jobs document (see jobsDocument). A keyed job meets the unfinished job holding its key: `dedupe` returns

@@ -1,7 +1,7 @@
 import type { SqlFragments } from './fragments';
 
 /** Recurring schedules: storing them and firing their slots. */
-export function scheduleSql({ jobs, queues, schedules, payload }: SqlFragments) {
+export function scheduleSql({ jobs, queues, schedules }: SqlFragments) {
   return {
     /**
      * $1 name, $2 cron, $3 seconds, $4 time zone, $5 type, $6 payload (JSON text), $7 priority, $8 max attempts,
