@@ -2,11 +2,18 @@ import { Logger } from '@nestjs/common';
 import { DatabaseAccessError, DatabaseUnreachableError } from '../errors';
 import { messages } from '../errors/messages';
 import type { PgQueueModuleOptions } from '../interfaces';
-import type { ResolvedModuleOptions } from '../pg-queue.options';
 import { assertMigrated, migrate } from './migrator';
 import { connectionFailure } from './pg-errors';
 import { cappedBackoff } from '../services/capped-backoff';
-import { QueueDatabase } from './queue-database';
+import { QueueDatabase, type ConnectionMode } from './queue-database';
+
+/** What opening the database reads of the resolved module options. */
+export interface OpeningSettings extends ConnectionMode {
+  schema: string;
+  migrate: boolean;
+  /** How long to wait for an unreachable server at boot; undefined: without limit. */
+  connectTimeoutMs: number | undefined;
+}
 
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 10_000;
@@ -17,7 +24,7 @@ const RETRY_MAX_MS = 10_000;
  * up to `connectTimeoutMs`; one that turns the connection away for good (authentication, no such database, TLS)
  * fails the bootstrap at once.
  */
-export async function openQueueDatabase(options: PgQueueModuleOptions, resolved: ResolvedModuleOptions): Promise<QueueDatabase> {
+export async function openQueueDatabase(options: PgQueueModuleOptions, resolved: OpeningSettings): Promise<QueueDatabase> {
   const db = options.pool
     ? new QueueDatabase(options.pool, resolved.schema, false, resolved)
     : QueueDatabase.fromConnectionString(options.connectionString as string, resolved.schema, resolved);
