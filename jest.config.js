@@ -5,6 +5,14 @@
  * (test/support/database.ts). test/setup/environment.ts fails a test file that leaves
  * PostgreSQL connections open after its last afterAll.
  *
+ * Spec files, by what they test (every *.spec.ts under test/ runs):
+ *   test/behaviour/  what a user relies on: processing, retries, scheduling, serial queues, cancel, shutdown, options...
+ *   test/mechanics/  how the engine does it: prefetch, claim-on-insert, group commit, prepared statements, pooler...
+ *   test/faults/     real worker processes and real faults (test/faults/README.md)
+ *   test/compat/     the built package in CommonJS and ESM apps
+ *   test/unit/       units without a database
+ *   test/support/    the helpers' own tests
+ *
  * @type {import('jest').Config}
  */
 module.exports = {

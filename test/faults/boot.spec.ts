@@ -4,21 +4,23 @@
  * take the connection yet (waited for, logged once), that is not there (connectTimeoutMs), or that turns the
  * connection away for good (fails at once).
  */
-import { Logger } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import * as migrator from '../../lib/db/migrator';
-import { DatabaseAccessError, DatabaseUnreachableError, PgQueueModule, QueueService, type PgQueueModuleOptions } from '../../lib';
+import { DatabaseAccessError, DatabaseUnreachableError, PgQueueModule, type PgQueueModuleOptions } from '../../lib';
 import { createTestDatabase, quoteIdent, waitFor, type TestDatabase } from '../support/database';
 import { freePort } from '../support/embedded-postgres';
-import { startQueueApp } from '../support/queue-app';
+import { jobRows } from '../support/jobs';
+import { LogCapture } from '../support/log-capture';
+import { useQueueApps } from '../support/queue-app';
 import { analyzeLedger, expectHealthy, installAudit } from './support/ledger';
 import { openScene, type Scene } from './support/scene';
 
 describe('faults: a fleet booting at once', () => {
   let scene: Scene;
   let fresh: TestDatabase;
+  const apps = useQueueApps();
 
   beforeAll(async () => {
     scene = await openScene(); // holds the ledger; the queue gets a schema of its own that nobody created yet
@@ -52,61 +54,51 @@ describe('faults: a fleet booting at once', () => {
 
     // All healthy: sixteen held jobs fill exactly two slots in each of the eight processes.
     await installAudit(fresh.admin, fresh.schema);
-    const producer = await startQueueApp(fresh, { worker: { enabled: false } });
-    try {
-      const jobs = await producer.queue.enqueueMany(Array.from({ length: 16 }, () => ({ type: 'fault.work', payload: { gate: 'go' } })));
-      await waitFor(async () => (await scene.ledger("event = 'start'")).length === 16, { timeoutMs: 15_000, message: 'sixteen started' });
-      const perProcess = new Map<number, number>();
-      for (const r of await scene.ledger("event = 'start'")) perProcess.set(r.pid, (perProcess.get(r.pid) ?? 0) + 1);
-      expect([...perProcess.keys()].sort()).toEqual(workers.map((w) => w.pid).sort());
-      expect([...perProcess.values()]).toEqual(Array(8).fill(2));
+    const producer = await apps.start(fresh, { worker: { enabled: false } });
+    const jobs = await producer.queue.enqueueMany(Array.from({ length: 16 }, () => ({ type: 'fault.work', payload: { gate: 'go' } })));
+    await waitFor(async () => (await scene.ledger("event = 'start'")).length === 16, { timeoutMs: 15_000, message: 'sixteen started' });
+    const perProcess = new Map<number, number>();
+    for (const r of await scene.ledger("event = 'start'")) perProcess.set(r.pid, (perProcess.get(r.pid) ?? 0) + 1);
+    expect([...perProcess.keys()].sort()).toEqual(workers.map((w) => w.pid).sort());
+    expect([...perProcess.values()]).toEqual(Array(8).fill(2));
 
-      scene.gates.open('go');
-      const ids = jobs.map((j) => j.id);
-      await waitFor(
-        async () => {
-          const rows = await fresh.query<{ status: string }>(`SELECT status FROM "${fresh.schema}".jobs WHERE id = ANY($1::bigint[])`, [
-            ids,
-          ]);
-          return rows.every((r) => r.status === 'completed');
-        },
-        { message: 'sixteen completed' },
-      );
-      const report = await analyzeLedger(fresh.admin, fresh.schema, { ledgerSchema: scene.schema });
-      expectHealthy(report);
-      expect(report.duplicates).toEqual([]);
-    } finally {
-      await producer.close();
-    }
+    scene.gates.open('go');
+    const ids = jobs.map((j) => j.id);
+    await waitFor(async () => (await jobRows(fresh, ['status'], ids)).every((r) => r.status === 'completed'), {
+      message: 'sixteen completed',
+    });
+    const report = await analyzeLedger(fresh.admin, fresh.schema, { ledgerSchema: scene.schema });
+    expectHealthy(report);
+    expect(report.duplicates).toEqual([]);
   });
 });
 
 describe('faults: booting while PostgreSQL cannot take the connection', () => {
   let db: TestDatabase;
-  let warn: jest.SpiedFunction<Logger['warn']>;
-  let log: jest.SpiedFunction<Logger['log']>;
+  let logs: LogCapture;
+  const apps = useQueueApps();
 
   beforeAll(async () => {
     db = await createTestDatabase();
   });
   beforeEach(() => {
-    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    logs = new LogCapture();
   });
   afterEach(() => {
-    warn.mockRestore();
-    log.mockRestore();
+    logs.restore();
   });
   afterAll(async () => {
     await db?.close();
   });
 
+  /** Boots the module, its log lines going to `logs`. */
   const boot = (options: PgQueueModuleOptions): Promise<TestingModule> =>
     Test.createTestingModule({ imports: [PgQueueModule.forRoot({ worker: { enabled: false }, ...options })] })
+      .setLogger(logs)
       .compile()
       .then(async (app) => (await app.init(), app));
-  const lines = (spy: jest.SpiedFunction<Logger['warn']>) => spy.mock.calls.map(([message]) => String(message));
-  const waits = () => lines(warn).filter((line) => /not reachable/.test(line));
+  const lines = (level: 'warn' | 'log') => logs.lines.filter((line) => line.level === level).map((line) => line.message);
+  const waits = () => lines('warn').filter((line) => /not reachable/.test(line));
 
   /**
    * `url` as another user, keeping the file's application_name (for the leak check). With a password: the server
@@ -120,34 +112,30 @@ describe('faults: booting while PostgreSQL cannot take the connection', () => {
     const [{ database }] = await db.query<{ database: string }>('SELECT current_database() AS database');
     await db.query(`CREATE ROLE ${role} LOGIN PASSWORD '${ROLE_PASSWORD}' CONNECTION LIMIT 1`);
     await db.query(`GRANT CREATE ON DATABASE ${quoteIdent(database)} TO ${role}`);
-    const holder = new Client({ connectionString: asUser(role) });
-    try {
-      await holder.connect(); // the role's one connection
-      const booting = boot({ connectionString: asUser(role), schema: db.schema });
-      booting.catch(() => undefined); // asserted below
-      await waitFor(() => waits().length > 0, { message: 'the wait is logged' });
-      expect(waits()).toEqual([expect.stringMatching(/too many connections for role .* \(SQLSTATE 53300\).*retrying with backoff/)]);
-      const attempts = jest.spyOn(migrator, 'migrate');
-      await waitFor(() => attempts.mock.calls.length >= 2, { message: 'two more attempts' });
-      attempts.mockRestore();
-      expect(waits()).toHaveLength(1);
-
-      await holder.end();
-      const app = await booting;
-      try {
-        expect(waits()).toHaveLength(1);
-        expect(lines(log)).toEqual(expect.arrayContaining([expect.stringMatching(/^PostgreSQL is reachable again after \d+\.\d s\.$/)]));
-        const job = await app.get(QueueService).enqueue('boot.check', {});
-        expect((await app.get(QueueService).getJob(job.id))?.status).toBe('pending');
-      } finally {
-        await app.close();
-      }
-    } finally {
-      await holder.end().catch(() => undefined);
+    // Undone last, once the app below is closed and the holder has let go.
+    apps.defer(async () => {
       await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(db.schema)} CASCADE`);
       await db.query(`DROP OWNED BY ${role}`);
       await db.query(`DROP ROLE ${role}`);
-    }
+    });
+    const holder = new Client({ connectionString: asUser(role) });
+    apps.defer(() => holder.end().catch(() => undefined));
+    await holder.connect(); // the role's one connection
+    const booting = boot({ connectionString: asUser(role), schema: db.schema });
+    booting.catch(() => undefined); // asserted below
+    await waitFor(() => waits().length > 0, { message: 'the wait is logged' });
+    expect(waits()).toEqual([expect.stringMatching(/too many connections for role .* \(SQLSTATE 53300\).*retrying with backoff/)]);
+    const attempts = jest.spyOn(migrator, 'migrate');
+    await waitFor(() => attempts.mock.calls.length >= 2, { message: 'two more attempts' });
+    attempts.mockRestore();
+    expect(waits()).toHaveLength(1);
+
+    await holder.end();
+    const app = apps.track(await booting);
+    expect(waits()).toHaveLength(1);
+    expect(lines('log')).toEqual(expect.arrayContaining([expect.stringMatching(/^PostgreSQL is reachable again after \d+\.\d s\.$/)]));
+    const job = await app.queue.enqueue('boot.check', {});
+    expect((await app.queue.getJob(job.id))?.status).toBe('pending');
   });
 
   it('nothing listening: with connectTimeoutMs, fails with DatabaseUnreachableError and the last cause, having logged the wait once', async () => {

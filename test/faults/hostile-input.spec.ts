@@ -16,7 +16,7 @@ import {
   PgQueueError,
   type QueueService,
 } from '../../lib';
-import { startQueueApp, type QueueApp } from '../support/queue-app';
+import { startQueueApp, useQueueApps, type QueueApp } from '../support/queue-app';
 import { expectHealthy } from './support/ledger';
 import { openScene, type Scene } from './support/scene';
 
@@ -41,6 +41,7 @@ describe('faults: hostile input', () => {
   /** A producer whose connections resolve unqualified names to the test schema, where the sentinel table `x` lives. */
   let producer: QueueApp;
   let queue: QueueService;
+  const apps = useQueueApps();
 
   beforeAll(async () => {
     scene = await openScene();
@@ -292,13 +293,10 @@ describe('faults: hostile input', () => {
 
     // The longest valid name (48 characters) works: its derived NOTIFY channel names stay under 63 bytes.
     const longest = `f_${randomBytes(8).toString('hex')}`.padEnd(48, '_');
-    const app = await startQueueApp(scene.db, { worker: { enabled: false }, module: { schema: longest } });
-    try {
-      expect((await app.queue.enqueue('fault.echo', { ok: true })).payload).toEqual({ ok: true });
-    } finally {
-      await app.close();
-      await scene.db.query(`DROP SCHEMA "${longest}" CASCADE`);
-    }
+    apps.defer(() => scene.db.query(`DROP SCHEMA IF EXISTS "${longest}" CASCADE`)); // once the app below is closed
+    const app = await apps.start(scene.db, { worker: { enabled: false }, module: { schema: longest } });
+    expect((await app.queue.enqueue('fault.echo', { ok: true })).payload).toEqual({ ok: true });
+    await app.close();
 
     for (const type of [
       'a"; DROP TABLE x; --',

@@ -95,9 +95,10 @@ export default class PgQueueTestEnvironment extends NodeEnvironment {
           `${LEAK_GRACE_MS} ms after the file finished (a pool/client/LISTEN connection was not closed, ` +
           `or a TestDatabase was not close()d):\n${lines.join('\n')}`,
       );
-      // No stack: frames of this environment are noise (and not source-mapped), and
-      // jest prints a multi-line message in full only when the stack is empty.
-      leakError.stack = '';
+      // No frames: those of this environment are noise (and not source-mapped). jest
+      // reports an error of run_finish by its stack alone, so the stack is the message
+      // (an empty one would be printed as 'Expected an Error, but "" was thrown').
+      leakError.stack = leakError.message;
       return leakError;
     } finally {
       await client.end().catch(() => undefined);

@@ -21,7 +21,10 @@ export interface QueueAppOptions {
 /** Tests run fast: short polls and leases unless a test asks otherwise. */
 export const FAST_WORKER: WorkerOptions = { concurrency: 4, pollIntervalMs: 100, leaseMs: 2000, shutdownTimeoutMs: 2000 };
 
-/** Boots a real Nest application context with PgQueueModule.forRoot on the test schema. Always close it. */
+/**
+ * Boots a real Nest application context with PgQueueModule.forRoot on the test schema. Always close it: inside a test,
+ * start it through useQueueApps() instead, which closes it after the test.
+ */
 export async function startQueueApp(db: TestDatabase, options: QueueAppOptions = {}): Promise<QueueApp> {
   const builder = Test.createTestingModule({
     imports: [
@@ -38,8 +41,99 @@ export async function startQueueApp(db: TestDatabase, options: QueueAppOptions =
   if (options.logger) builder.setLogger(options.logger);
   const module = await builder.compile();
   await module.init();
+  return queueApp(module);
+}
+
+/** A QueueApp around an initialised module; its close() closes the module once, however often it is called. */
+function queueApp(module: TestingModule): QueueApp {
   let closed: Promise<void> | undefined;
   return { module, queue: module.get(QueueService), close: () => (closed ??= module.close()) };
+}
+
+export interface QueueApps {
+  /** startQueueApp(db, options); the app is closed after the test. */
+  start(db: TestDatabase, options?: QueueAppOptions): Promise<QueueApp>;
+  /**
+   * An app the test composed itself (forRootAsync, a pool of its own, ...), once its init() has succeeded (Nest
+   * cannot close a module whose init failed); it is closed after the test.
+   */
+  track(module: TestingModule): QueueApp;
+  /**
+   * Runs `cleanup` after the test. Cleanups run last first, so defer what an app uses (its pool, a client holding a
+   * lock, a schema) before starting the app: the app is then closed before it.
+   */
+  defer(cleanup: () => unknown): void;
+}
+
+/**
+ * Queue apps that close themselves. Call it in a describe body, then start the apps of a test (or of a beforeEach
+ * registered after this call) with `apps.start(db, options)`: after each test, whatever its outcome, everything it
+ * started, tracked or deferred is undone, last first. An app the test closes itself on purpose stays closed (close()
+ * is idempotent).
+ *
+ * Hooks of one describe run in the order they are registered: call it before the afterEach that drops what the apps
+ * use (a database created per test), and after one that must run before the apps close (opening a gate a handler
+ * waits on). An app of a beforeAll is not for this helper: close it in the afterAll, or use withQueueApp().
+ */
+export function useQueueApps(): QueueApps {
+  let cleanups: Array<() => unknown> = [];
+  let inTest = false;
+  beforeEach(() => {
+    inTest = true;
+  });
+  afterEach(async () => {
+    inTest = false;
+    const undo = cleanups.reverse();
+    cleanups = [];
+    const errors: unknown[] = [];
+    for (const cleanup of undo) {
+      try {
+        await cleanup();
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new AggregateError(errors, `${errors.length} cleanups after the test failed`);
+  });
+  const duringTest = (): void => {
+    if (!inTest) {
+      throw new Error('useQueueApps(): start(), track() and defer() are for a test or its beforeEach; in a beforeAll, use withQueueApp()');
+    }
+  };
+  const defer = (cleanup: () => unknown): void => {
+    duringTest();
+    cleanups.push(cleanup);
+  };
+  return {
+    async start(db, options) {
+      duringTest(); // before booting anything
+      const app = await startQueueApp(db, options);
+      if (!inTest) {
+        // The test ended (timed out) while the app booted: its cleanups have run already.
+        await app.close();
+        throw new Error('useQueueApps(): the test ended while its app was booting');
+      }
+      defer(() => app.close());
+      return app;
+    },
+    track(module) {
+      const app = queueApp(module);
+      defer(() => app.close());
+      return app;
+    },
+    defer,
+  };
+}
+
+/** Starts an app, hands it to `use`, and closes it whatever `use` does: a short-lived app outside a test (a producer in a beforeAll). */
+export async function withQueueApp<T>(db: TestDatabase, options: QueueAppOptions, use: (app: QueueApp) => Promise<T>): Promise<T> {
+  const app = await startQueueApp(db, options);
+  try {
+    return await use(app);
+  } finally {
+    await app.close();
+  }
 }
 
 /** Records what handlers did, for assertions. */

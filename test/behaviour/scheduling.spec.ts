@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { InvalidScheduleError, JobHandler, PgQueueConfigError, type JobContext } from '../lib';
-import { CronExpression } from '../lib/schedule/cron-expression';
-import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
-import { Recorder, startQueueApp, type QueueApp } from './support/queue-app';
+import { InvalidScheduleError, JobHandler, PgQueueConfigError, type JobContext } from '../../lib';
+import { CronExpression } from '../../lib/schedule/cron-expression';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/database';
+import { Recorder, startQueueApp, type QueueApp } from '../support/queue-app';
 
 const ran = new Recorder<string>();
 

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InvalidJobKeyError, JobHandler, JobSnoozedSignal, UnrecoverableJobError, type JobContext, type JobSnapshot } from '../lib';
-import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
-import { gate, startQueueApp, type QueueApp } from './support/queue-app';
+import { InvalidJobKeyError, JobHandler, JobSnoozedSignal, UnrecoverableJobError, type JobContext, type JobSnapshot } from '../../lib';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/database';
+import { statusOf } from '../support/jobs';
+import { gate, startQueueApp, type QueueApp } from '../support/queue-app';
 
 const APP = 'APP';
 const runs: Array<{
@@ -101,7 +102,7 @@ describe('flow control', () => {
   });
 
   const job = (id: string) => apps[0].queue.getJob(id);
-  const statusOf = async (id: string) => (await job(id))?.status;
+  const status = (id: string) => statusOf(apps[0].queue, id);
   const unfinishedWithKey = async (key: string) =>
     (
       await db.query<{ n: number }>(
@@ -129,11 +130,11 @@ describe('flow control', () => {
     it('dedupe also returns a running job holding the key', async () => {
       holdKeyed = gate();
       const first = await apps[0].queue.enqueue('keyed', { hold: true }, { jobKey: 'report:7' });
-      await waitFor(async () => (await statusOf(first.id)) === 'running');
+      await waitFor(async () => (await status(first.id)) === 'running');
       const second = await apps[1].queue.enqueue('keyed', { hold: false }, { jobKey: 'report:7' });
       expect(second).toMatchObject({ id: first.id, status: 'running' });
       holdKeyed.open();
-      await waitFor(async () => (await statusOf(first.id)) === 'completed');
+      await waitFor(async () => (await status(first.id)) === 'completed');
     });
 
     it('replace: rewrites a pending job; a running one keeps running and a new one is queued', async () => {
@@ -148,13 +149,13 @@ describe('flow control', () => {
 
       holdKeyed = gate();
       await apps[0].queue.enqueue('keyed', { hold: true }, { jobKey: 'cfg', jobKeyMode: 'replace', delayMs: 0 });
-      await waitFor(async () => (await statusOf(pending.id)) === 'running');
+      await waitFor(async () => (await status(pending.id)) === 'running');
       const next = await apps[0].queue.enqueue('keyed', { v: 3 }, { jobKey: 'cfg', jobKeyMode: 'replace', delayMs: 60_000 });
       expect(next.id).not.toBe(pending.id);
       expect(await job(pending.id)).toMatchObject({ status: 'running', jobKey: null });
       expect(await unfinishedWithKey('cfg')).toBe(1);
       holdKeyed.open();
-      await waitFor(async () => (await statusOf(pending.id)) === 'completed');
+      await waitFor(async () => (await status(pending.id)) === 'completed');
       await apps[0].queue.cancel(next.id);
     });
 
@@ -175,7 +176,7 @@ describe('flow control', () => {
       const burst: JobSnapshot[] = [];
       for (let i = 0; i < 5; i++) burst.push(await apps[i % 2].queue.enqueue('keyed', { n: i }, { jobKey: 'throttle', delayMs: 300 }));
       expect(new Set(burst.map((j) => j.id)).size).toBe(1);
-      await waitFor(async () => (await statusOf(burst[0].id)) === 'completed');
+      await waitFor(async () => (await status(burst[0].id)) === 'completed');
       expect(runs.filter((r) => r.id === burst[0].id).map((r) => r.payload)).toEqual([{ n: 0 }]);
     });
 
@@ -185,7 +186,7 @@ describe('flow control', () => {
         burst.push(await apps[i % 2].queue.enqueue('keyed', { n: i }, { jobKey: 'debounce', jobKeyMode: 'replace', delayMs: 300 }));
       expect(new Set(burst.map((j) => j.id)).size).toBe(1);
       expect(burst[4].runAt.getTime()).toBeGreaterThan(burst[0].runAt.getTime());
-      await waitFor(async () => (await statusOf(burst[0].id)) === 'completed');
+      await waitFor(async () => (await status(burst[0].id)) === 'completed');
       expect(runs.filter((r) => r.id === burst[0].id).map((r) => r.payload)).toEqual([{ n: 4 }]);
     });
 
@@ -237,7 +238,7 @@ describe('flow control', () => {
         { type: 'serial.step', payload: { failFirst: true }, queue: 'ordered' },
         { type: 'serial.step', payload: {}, queue: 'ordered' },
       ]);
-      await waitFor(async () => (await statusOf(behind.id)) === 'completed', { timeoutMs: 15_000 });
+      await waitFor(async () => (await status(behind.id)) === 'completed', { timeoutMs: 15_000 });
       const failingDone = runs.find((r) => r.id === failing.id && r.attempt === 2);
       const behindRun = runs.find((r) => r.id === behind.id);
       expect(failingDone).toBeDefined();
@@ -250,46 +251,46 @@ describe('flow control', () => {
       const { queue } = apps[0];
       holdKeyed = gate();
       const running = await queue.enqueue('keyed', { hold: true });
-      await waitFor(async () => (await statusOf(running.id)) === 'running');
+      await waitFor(async () => (await status(running.id)) === 'running');
       await queue.pause('keyed');
       expect(await apps[1].queue.isPaused('keyed')).toBe(true);
       const waiting = await queue.enqueue('keyed', {});
       holdKeyed.open();
-      await waitFor(async () => (await statusOf(running.id)) === 'completed');
+      await waitFor(async () => (await status(running.id)) === 'completed');
       // A job of another type enqueued later runs first: the paused one was passed over, not slow.
       const marker = await queue.enqueue('serial.step', {});
-      await waitFor(async () => (await statusOf(marker.id)) === 'completed');
-      expect(await statusOf(waiting.id)).toBe('pending');
+      await waitFor(async () => (await status(marker.id)) === 'completed');
+      expect(await status(waiting.id)).toBe('pending');
       expect((await queue.stats()).find((s) => s.type === 'keyed')).toMatchObject({ paused: true });
       await queue.resume('keyed');
       expect(await queue.isPaused('keyed')).toBe(false);
-      await waitFor(async () => (await statusOf(waiting.id)) === 'completed');
+      await waitFor(async () => (await status(waiting.id)) === 'completed');
     });
   });
 
   describe('from inside a handler', () => {
     it('ctx.snooze runs the job again later without using up an attempt', async () => {
       const snoozy = await apps[0].queue.enqueue('sleepy', { snoozes: 2 }, { maxAttempts: 1 });
-      await waitFor(async () => (await statusOf(snoozy.id)) === 'completed');
+      await waitFor(async () => (await status(snoozy.id)) === 'completed');
       expect(await job(snoozy.id)).toMatchObject({ attempts: 1, result: { runs: 3 } });
     });
 
     it('a handler that catches errors can tell a snooze (JobSnoozedSignal) from a failure', async () => {
       const caught = await apps[0].queue.enqueue('snooze.caught', {});
-      await waitFor(async () => (await statusOf(caught.id)) === 'completed');
+      await waitFor(async () => (await status(caught.id)) === 'completed');
       expect(caughtSnoozes).toEqual([{ id: caught.id, isSnooze: true }]);
       expect(await job(caught.id)).toMatchObject({ attempts: 1, result: 'second run' });
     });
 
     it('an invalid snooze fails the attempt with a typed error', async () => {
       const bad = await apps[0].queue.enqueue('bad.snooze', {});
-      await waitFor(async () => (await statusOf(bad.id)) === 'failed');
+      await waitFor(async () => (await status(bad.id)) === 'failed');
       expect((await job(bad.id))?.lastError).toContain('InvalidJobError: Invalid snooze -5');
     });
 
     it('UnrecoverableJobError fails the job at once, whatever attempts remain', async () => {
       const doomed = await apps[0].queue.enqueue('hopeless', {});
-      await waitFor(async () => (await statusOf(doomed.id)) === 'failed');
+      await waitFor(async () => (await status(doomed.id)) === 'failed');
       expect(await job(doomed.id)).toMatchObject({ attempts: 1, maxAttempts: 5 });
       expect((await job(doomed.id))?.lastError).toContain('UnrecoverableJobError: the invoice does not exist');
     });

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Client } from 'pg';
-import { JobHandler, type JobContext } from '../lib';
-import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
-import { gate, startQueueApp } from './support/queue-app';
+import { JobHandler, type JobContext } from '../../lib';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/database';
+import { jobRows } from '../support/jobs';
+import { gate, useQueueApps } from '../support/queue-app';
 
 const started: string[] = [];
 let hold = gate<void>();
@@ -24,45 +25,38 @@ describe('worker slots', () => {
     hold = gate<void>();
     db = await createTestDatabase();
   });
+  afterEach(() => {
+    hold.open(); // before the apps close: a held handler would hold up their shutdown
+  });
+  const apps = useQueueApps();
   afterEach(async () => {
-    hold.open();
     await db?.close();
   });
 
-  const statuses = async (ids: string[]) =>
-    (
-      await db.query<{ status: string; attempts: number }>(
-        `SELECT status, attempts FROM ${db.schema}.jobs WHERE id = ANY($1::bigint[]) ORDER BY id`,
-        [ids],
-      )
-    ).map((row) => `${row.status}/${row.attempts}`);
+  const statuses = async (ids: string[]) => (await jobRows(db, ['status', 'attempts'], ids)).map((row) => `${row.status}/${row.attempts}`);
 
   it('frees a slot when the handler returns, while its outcome is still being written', async () => {
-    const app = await startQueueApp(db, { providers: [SlotHandlers], worker: { concurrency: 1, leaseMs: 10_000 } });
+    const app = await apps.start(db, { providers: [SlotHandlers], worker: { concurrency: 1, leaseMs: 10_000 } });
     const locker = new Client({ connectionString: db.url });
-    try {
-      const first = await app.queue.enqueue('slot.work', { hold: true });
-      await waitFor(() => started.includes(first.id));
-      // Hold the first job's row, so writing its outcome waits.
-      await locker.connect();
-      await locker.query('BEGIN');
-      await locker.query(`SELECT 1 FROM ${db.schema}.jobs WHERE id = $1 FOR UPDATE`, [first.id]);
-      const second = await app.queue.enqueue('slot.work', {});
+    apps.defer(() => locker.end().catch(() => undefined)); // before the app closes: it may wait on the lock
+    const first = await app.queue.enqueue('slot.work', { hold: true });
+    await waitFor(() => started.includes(first.id));
+    // Hold the first job's row, so writing its outcome waits.
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query(`SELECT 1 FROM ${db.schema}.jobs WHERE id = $1 FOR UPDATE`, [first.id]);
+    const second = await app.queue.enqueue('slot.work', {});
 
-      hold.open();
-      await waitFor(() => started.includes(second.id), { message: 'the second job started in the freed slot' });
-      expect(await statuses([first.id])).toEqual(['running/1']);
+    hold.open();
+    await waitFor(() => started.includes(second.id), { message: 'the second job started in the freed slot' });
+    expect(await statuses([first.id])).toEqual(['running/1']);
 
-      await locker.query('ROLLBACK');
-      await waitFor(async () => (await statuses([first.id, second.id])).every((s) => s === 'completed/1'));
-    } finally {
-      await locker.end().catch(() => undefined);
-      await app.close();
-    }
+    await locker.query('ROLLBACK');
+    await waitFor(async () => (await statuses([first.id, second.id])).every((s) => s === 'completed/1'));
   });
 
   it('prefetch claims jobs ahead of free slots, and hands back the unstarted ones at shutdown', async () => {
-    const app = await startQueueApp(db, { providers: [SlotHandlers], worker: { concurrency: 2, prefetch: 2 } });
+    const app = await apps.start(db, { providers: [SlotHandlers], worker: { concurrency: 2, prefetch: 2 } });
     const jobs = await app.queue.enqueueMany(Array.from({ length: 6 }, (_, i) => ({ type: 'slot.work', payload: { i, hold: true } })));
     const ids = jobs.map((j) => j.id);
     await waitFor(async () => started.length === 2 && (await statuses(ids)).filter((s) => s === 'running/1').length === 4, {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { JobCancelledError, JobHandler, type JobContext } from '../lib';
-import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
-import { Recorder, startQueueApp, type QueueApp } from './support/queue-app';
+import { JobCancelledError, JobHandler, type JobContext } from '../../lib';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/database';
+import { Recorder, startQueueApp, type QueueApp } from '../support/queue-app';
 
 const seen = new Recorder<{ id: string; event: 'started' | 'aborted'; reason?: unknown }>();
 

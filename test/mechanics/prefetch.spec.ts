@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { JobHandler, type JobContext } from '../lib';
-import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
-import { gate, startQueueApp } from './support/queue-app';
+import { JobHandler, type JobContext } from '../../lib';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/database';
+import { countJobs } from '../support/jobs';
+import { gate, useQueueApps } from '../support/queue-app';
 
 const started: Array<{ id: string; type: string }> = [];
 let inFlight = 0;
@@ -40,16 +41,18 @@ describe('claiming ahead of free slots', () => {
     hold = gate<void>();
     db = await createTestDatabase();
   });
+  afterEach(() => {
+    hold.open(); // before the apps close: a held handler would hold up their shutdown
+  });
+  const apps = useQueueApps();
   afterEach(async () => {
-    hold.open();
     await db?.close();
   });
 
-  const countByStatus = async (status: string) =>
-    (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${db.schema}.jobs WHERE status = $1`, [status]))[0].n;
+  const countByStatus = (status: string) => countJobs(db, 'status = $1', [status]);
 
   it("with the default prefetch ('auto'), claims ahead for handlers that start jobs quickly, never running more than the concurrency", async () => {
-    const producer = await startQueueApp(db, { worker: { enabled: false } });
+    const producer = await apps.start(db, { worker: { enabled: false } });
     // Records how many jobs each claim statement took: the statement that moves rows from pending to running.
     await db.query(`
       CREATE TABLE ${db.schema}.claim_sizes (claimed int NOT NULL);
@@ -65,56 +68,40 @@ describe('claiming ahead of free slots', () => {
     await producer.queue.enqueueMany(Array.from({ length: 3000 }, (_, i) => ({ type: 'ahead.quick', payload: { i } })));
     await producer.close();
 
-    const app = await startQueueApp(db, { providers: [AheadHandlers], worker: { concurrency: 2 } });
-    try {
-      await waitFor(async () => (await countByStatus('completed')) === 3000, { timeoutMs: 60_000, message: 'all 3,000 jobs completed' });
-      const sizes = (await db.query<{ claimed: number }>(`SELECT claimed FROM ${db.schema}.claim_sizes`)).map((r) => r.claimed);
-      expect(sizes.reduce((sum, n) => sum + n, 0)).toBe(3000);
-      expect(Math.max(...sizes)).toBeGreaterThan(2);
-      expect(sizes.length).toBeLessThan(1500);
-      expect(mostInFlight).toBe(2);
-    } finally {
-      await app.close();
-    }
+    await apps.start(db, { providers: [AheadHandlers], worker: { concurrency: 2 } });
+    await waitFor(async () => (await countByStatus('completed')) === 3000, { timeoutMs: 60_000, message: 'all 3,000 jobs completed' });
+    const sizes = (await db.query<{ claimed: number }>(`SELECT claimed FROM ${db.schema}.claim_sizes`)).map((r) => r.claimed);
+    expect(sizes.reduce((sum, n) => sum + n, 0)).toBe(3000);
+    expect(Math.max(...sizes)).toBeGreaterThan(2);
+    expect(sizes.length).toBeLessThan(1500);
+    expect(mostInFlight).toBe(2);
   });
 
   it("with the default prefetch ('auto'), claims nothing ahead for slow handlers: a later higher-priority job starts next", async () => {
-    const app = await startQueueApp(db, { providers: [AheadHandlers], worker: { concurrency: 1 } });
-    try {
-      const early = await app.queue.enqueueMany(
-        Array.from({ length: 3 }, (_, i) => ({ type: 'ahead.held', payload: { i }, priority: 100 })),
-      );
-      await waitFor(() => started.length === 1);
-      expect(await countByStatus('running')).toBe(1);
-      const urgent = await app.queue.enqueue('ahead.held', {}, { priority: 200 });
+    const app = await apps.start(db, { providers: [AheadHandlers], worker: { concurrency: 1 } });
+    const early = await app.queue.enqueueMany(Array.from({ length: 3 }, (_, i) => ({ type: 'ahead.held', payload: { i }, priority: 100 })));
+    await waitFor(() => started.length === 1);
+    expect(await countByStatus('running')).toBe(1);
+    const urgent = await app.queue.enqueue('ahead.held', {}, { priority: 200 });
 
-      const first = hold;
-      hold = gate<void>();
-      first.open();
-      await waitFor(() => started.length === 2, { message: 'the next job started' });
-      expect(started.map((s) => s.id)).toEqual([early[0].id, urgent.id]);
-    } finally {
-      hold.open();
-      await app.close();
-    }
+    const first = hold;
+    hold = gate<void>();
+    first.open();
+    await waitFor(() => started.length === 2, { message: 'the next job started' });
+    expect(started.map((s) => s.id)).toEqual([early[0].id, urgent.id]);
   });
 
   it('claimed ahead across types, still runs no more jobs at once than the worker concurrency', async () => {
-    const producer = await startQueueApp(db, { worker: { enabled: false } });
+    const producer = await apps.start(db, { worker: { enabled: false } });
     await producer.queue.enqueueMany([
       ...Array.from({ length: 3 }, (_, i) => ({ type: 'ahead.held', payload: { i } })),
       ...Array.from({ length: 3 }, (_, i) => ({ type: 'ahead.other', payload: { i } })),
     ]);
     await producer.close();
-    const app = await startQueueApp(db, { providers: [AheadHandlers], worker: { concurrency: 2, prefetch: 4 } });
-    try {
-      // The first claim takes all six (two slots, four ahead) and starts what it may in the same turn of the event loop.
-      await waitFor(() => started.length >= 2);
-      expect(started).toHaveLength(2);
-      expect(await countByStatus('running')).toBe(6);
-    } finally {
-      hold.open();
-      await app.close();
-    }
+    await apps.start(db, { providers: [AheadHandlers], worker: { concurrency: 2, prefetch: 4 } });
+    // The first claim takes all six (two slots, four ahead) and starts what it may in the same turn of the event loop.
+    await waitFor(() => started.length >= 2);
+    expect(started).toHaveLength(2);
+    expect(await countByStatus('running')).toBe(6);
   });
 });

@@ -3,9 +3,9 @@
  * that waits behind busy or silent connections must still fail in time for the worker to judge its leases.
  */
 import { Pool } from 'pg';
-import { QueryTimeoutError } from '../lib';
-import { BoundedQueries } from '../lib/db/bounded-query';
-import { createTestDatabase, type TestDatabase } from './support/database';
+import { QueryTimeoutError } from '../../lib';
+import { BoundedQueries } from '../../lib/db/bounded-query';
+import { createTestDatabase, type TestDatabase } from '../support/database';
 
 describe('statement deadlines', () => {
   let db: TestDatabase;

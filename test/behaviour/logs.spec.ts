@@ -3,10 +3,10 @@
  * its cause, the job's id on ctx.logger, and watch() streams that say they were ended by a shutdown.
  */
 import { Injectable } from '@nestjs/common';
-import { JobHandler, QueueShutdownError, type JobContext, type JobSnapshot } from '../lib';
-import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
-import { LogCapture } from './support/log-capture';
-import { gate, startQueueApp, type QueueApp } from './support/queue-app';
+import { JobHandler, QueueShutdownError, type JobContext, type JobSnapshot } from '../../lib';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/database';
+import { LogCapture } from '../support/log-capture';
+import { gate, startQueueApp, withQueueApp, type QueueApp } from '../support/queue-app';
 
 let holdWatched = gate();
 
@@ -40,13 +40,10 @@ describe('logs and shutdown signals a person can act on', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     // Work no handler of the app below takes: a pending job of another type and a stored schedule of another type.
-    const producer = await startQueueApp(db, { worker: { enabled: false } });
-    try {
+    await withQueueApp(db, { worker: { enabled: false } }, async (producer) => {
       await producer.queue.enqueue('billing.invoice', {});
       await producer.queue.schedule('weekly-digest', '0 8 * * 1', 'mail.digest', {});
-    } finally {
-      await producer.close();
-    }
+    });
     logs = new LogCapture();
     app = await startQueueApp(db, { providers: [LoggedHandlers], logger: logs });
   });

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { JobHandler, InvalidJobError, type JobContext } from '../lib';
-import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
-import { startQueueApp, type QueueApp } from './support/queue-app';
+import { JobHandler, InvalidJobError, type JobContext } from '../../lib';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/database';
+import { startQueueApp, type QueueApp } from '../support/queue-app';
 
 const CALLS = 2000;
 const progressErrors: unknown[] = [];

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { lastValueFrom, toArray } from 'rxjs';
-import { JobHandler, PgQueueConfigError, UnrecoverableJobError, type JobContext, type JobSnapshot, type RetentionOptions } from '../lib';
-import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
-import { gate, Recorder, startQueueApp, type QueueApp } from './support/queue-app';
+import { JobHandler, PgQueueConfigError, UnrecoverableJobError, type JobContext, type JobSnapshot, type RetentionOptions } from '../../lib';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/database';
+import { countJobs } from '../support/jobs';
+import { gate, Recorder, startQueueApp, useQueueApps, type QueueApp } from '../support/queue-app';
 
 const ran = new Recorder<{ type: string; id: string }>();
 let hold = gate();
@@ -49,7 +50,7 @@ const deletion = async (db: TestDatabase, id: string) =>
     )
   )[0];
 
-const exists = async (db: TestDatabase, id: string) => (await db.query(`SELECT 1 FROM ${db.schema}.jobs WHERE id = $1`, [id])).length === 1;
+const exists = async (db: TestDatabase, id: string) => (await countJobs(db, 'id = $1', [id])) === 1;
 
 describe('retention 0: finished jobs are deleted at once', () => {
   let db: TestDatabase;
@@ -210,6 +211,7 @@ describe('retention windows', () => {
 
 describe('pruning a backlog', () => {
   let db: TestDatabase;
+  const apps = useQueueApps();
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -220,8 +222,7 @@ describe('pruning a backlog', () => {
     await db?.close();
   });
 
-  const count = async (where: string) =>
-    (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${db.schema}.jobs WHERE ${where}`))[0].n;
+  const count = (where: string) => countJobs(db, where);
 
   it('deletes more than one batch in one pass, with the default retention (completed 1 day, failed and cancelled 7 days)', async () => {
     const insert = (n: number, status: string, age: string) =>
@@ -240,18 +241,14 @@ describe('pruning a backlog', () => {
     await insert(10, 'pending', '1 year');
 
     // One pass at start-up only: the next would come in ten minutes.
-    const app = await startQueueApp(db, { module: { retention: { pruneIntervalMs: 600_000 } } });
-    try {
-      await waitFor(async () => (await count(`status <> 'pending'`)) === 30, {
-        message: 'the first pass pruned what is past its retention',
-      });
-      expect(await count(`status = 'completed' AND finished_at > now() - interval '1 day'`)).toBe(10);
-      expect(await count(`status = 'failed' AND finished_at > now() - interval '7 days'`)).toBe(10);
-      expect(await count(`status = 'cancelled' AND finished_at > now() - interval '7 days'`)).toBe(10);
-      expect(await count(`status = 'pending'`)).toBe(10);
-    } finally {
-      await app.close();
-    }
+    await apps.start(db, { module: { retention: { pruneIntervalMs: 600_000 } } });
+    await waitFor(async () => (await count(`status <> 'pending'`)) === 30, {
+      message: 'the first pass pruned what is past its retention',
+    });
+    expect(await count(`status = 'completed' AND finished_at > now() - interval '1 day'`)).toBe(10);
+    expect(await count(`status = 'failed' AND finished_at > now() - interval '7 days'`)).toBe(10);
+    expect(await count(`status = 'cancelled' AND finished_at > now() - interval '7 days'`)).toBe(10);
+    expect(await count(`status = 'pending'`)).toBe(10);
   });
 
   it('tunes autovacuum for a queue table', async () => {

@@ -1,7 +1,7 @@
 import { Pool, type PoolClient } from 'pg';
-import { queueSql, type QueueSql } from '../lib/db/queue-sql';
-import { createTestDatabase, quoteIdent, type TestDatabase } from './support/database';
-import { startQueueApp } from './support/queue-app';
+import { queueSql, type QueueSql } from '../../lib/db/queue-sql';
+import { createTestDatabase, quoteIdent, type TestDatabase } from '../support/database';
+import { startQueueApp } from '../support/queue-app';
 
 interface PlanNode {
   'Node Type': string;

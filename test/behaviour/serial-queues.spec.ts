@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { JobHandler, UnrecoverableJobError, type JobContext } from '../lib';
-import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
-import { gate, startQueueApp, type QueueApp } from './support/queue-app';
+import { JobHandler, UnrecoverableJobError, type JobContext } from '../../lib';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/database';
+import { statusOf } from '../support/jobs';
+import { gate, startQueueApp, type QueueApp } from '../support/queue-app';
 
 // Jobs waiting behind a busy serial queue are marked blocked so claims stop reading them; every way a queue is
 // released must hand it to the next job. The claim cost itself is measured by the benchmark (bench/, claim time).
@@ -48,7 +49,7 @@ describe('serial queues: jobs behind a busy queue', () => {
     holds.set(name, gate<void>());
     return holds.get(name)!;
   };
-  const statusOf = async (id: string) => (await app.queue.getJob(id))?.status;
+  const status = (id: string) => statusOf(app.queue, id);
   const blockedOf = async (ids: string[]) =>
     Object.fromEntries(
       (
@@ -75,17 +76,17 @@ describe('serial queues: jobs behind a busy queue', () => {
   it('blocks the jobs that arrive behind a running job, then runs them one at a time, in order, once it ends', async () => {
     const first = hold('first');
     const holder = await app.queue.enqueue('serial.work', { hold: 'first' }, { queue: 'busy' });
-    await waitFor(async () => (await statusOf(holder.id)) === 'running');
+    await waitFor(async () => (await status(holder.id)) === 'running');
     const behind = await app.queue.enqueueMany(
       Array.from({ length: 4 }, (_, i) => ({ type: 'serial.work', payload: { i }, queue: 'busy' })),
     );
     const behindIds = behind.map((j) => j.id);
     await waitUntilBlocked(behindIds);
     // Blocked jobs are still pending to everyone outside the queue's machinery.
-    expect(await Promise.all(behindIds.map(statusOf))).toEqual(['pending', 'pending', 'pending', 'pending']);
+    expect(await Promise.all(behindIds.map(status))).toEqual(['pending', 'pending', 'pending', 'pending']);
 
     first.open();
-    await waitFor(async () => (await Promise.all(behindIds.map(statusOf))).every((s) => s === 'completed'));
+    await waitFor(async () => (await Promise.all(behindIds.map(status))).every((s) => s === 'completed'));
     ranInOrder([holder.id, ...behindIds]);
   });
 
@@ -94,19 +95,19 @@ describe('serial queues: jobs behind a busy queue', () => {
       { type: 'serial.doomed', payload: {}, queue: 'failing' },
       { type: 'serial.work', payload: {}, queue: 'failing' },
     ]);
-    await waitFor(async () => (await statusOf(next.id)) === 'completed');
-    expect(await statusOf(doomed.id)).toBe('failed');
+    await waitFor(async () => (await status(next.id)) === 'completed');
+    expect(await status(doomed.id)).toBe('failed');
     ranInOrder([doomed.id, next.id]);
   });
 
   it('hands the queue on when its running job is cancelled', async () => {
     hold('cancelled');
     const holder = await app.queue.enqueue('serial.work', { hold: 'cancelled' }, { queue: 'cancelling' });
-    await waitFor(async () => (await statusOf(holder.id)) === 'running');
+    await waitFor(async () => (await status(holder.id)) === 'running');
     const next = await app.queue.enqueue('serial.work', {}, { queue: 'cancelling' });
     await waitUntilBlocked([next.id]);
     await app.queue.cancel(holder.id);
-    await waitFor(async () => (await statusOf(next.id)) === 'completed');
+    await waitFor(async () => (await status(next.id)) === 'completed');
   });
 
   it('hands the queue on when a dead worker’s job is recovered as failed', async () => {
@@ -119,15 +120,15 @@ describe('serial queues: jobs behind a busy queue', () => {
     await db.query(`INSERT INTO ${db.schema}.serial_queues (name, held_by) VALUES ('orphaned', $1)`, [deadId]);
     const next = await app.queue.enqueue('serial.work', {}, { queue: 'orphaned' });
     await waitUntilBlocked([next.id]);
-    await waitFor(async () => (await statusOf(next.id)) === 'completed', { timeoutMs: 15_000 });
-    expect(await statusOf(deadId)).toBe('failed');
+    await waitFor(async () => (await status(next.id)) === 'completed', { timeoutMs: 15_000 });
+    expect(await status(deadId)).toBe('failed');
   });
 
   it('unblocks the next job when the waiting head of a free queue is cancelled', async () => {
     // The head waits (its type is paused) while the queue is free; the jobs after it stay blocked.
     hold('paused-holder');
     const holder = await app.queue.enqueue('serial.work', { hold: 'paused-holder' }, { queue: 'paused' });
-    await waitFor(async () => (await statusOf(holder.id)) === 'running');
+    await waitFor(async () => (await status(holder.id)) === 'running');
     const [head, after] = await app.queue.enqueueMany([
       { type: 'serial.work', payload: {}, queue: 'paused' },
       { type: 'serial.work', payload: {}, queue: 'paused' },
@@ -136,7 +137,7 @@ describe('serial queues: jobs behind a busy queue', () => {
     await app.queue.pause('serial.work');
     try {
       holds.get('paused-holder')!.open();
-      await waitFor(async () => (await statusOf(holder.id)) === 'completed');
+      await waitFor(async () => (await status(holder.id)) === 'completed');
       expect(await blockedOf([head.id, after.id])).toEqual({ [head.id]: false, [after.id]: true });
       // Unblocked by the completion's own statement, not later by the safety net.
       expect(await writtenBy([holder.id, head.id])).toBe(1);
@@ -147,7 +148,7 @@ describe('serial queues: jobs behind a busy queue', () => {
     } finally {
       await app.queue.resume('serial.work');
     }
-    await waitFor(async () => (await statusOf(after.id)) === 'completed');
+    await waitFor(async () => (await status(after.id)) === 'completed');
   });
 
   it('repairs a free queue whose jobs are all blocked', async () => {
@@ -158,14 +159,14 @@ describe('serial queues: jobs behind a busy queue', () => {
        RETURNING id::text AS id`,
     );
     const ids = stalled.map((row) => row.id);
-    await waitFor(async () => (await Promise.all(ids.map(statusOf))).every((s) => s === 'completed'));
+    await waitFor(async () => (await Promise.all(ids.map(status))).every((s) => s === 'completed'));
     ranInOrder(ids);
   });
 
   it('a job replaced behind a busy queue takes the place its new run time gives it', async () => {
     const gateHeld = hold('replace-holder');
     const holder = await app.queue.enqueue('serial.work', { hold: 'replace-holder' }, { queue: 'replacing' });
-    await waitFor(async () => (await statusOf(holder.id)) === 'running');
+    await waitFor(async () => (await status(holder.id)) === 'running');
     const keyed = await app.queue.enqueue('serial.work', { version: 1 }, { queue: 'replacing', jobKey: 'replacing:1' });
     const last = await app.queue.enqueue('serial.work', {}, { queue: 'replacing' });
     await waitUntilBlocked([keyed.id, last.id]);
@@ -176,7 +177,7 @@ describe('serial queues: jobs behind a busy queue', () => {
     );
     expect(replaced.id).toBe(keyed.id);
     gateHeld.open();
-    await waitFor(async () => (await Promise.all([keyed.id, last.id].map(statusOf))).every((s) => s === 'completed'));
+    await waitFor(async () => (await Promise.all([keyed.id, last.id].map(status))).every((s) => s === 'completed'));
     ranInOrder([holder.id, last.id, keyed.id]);
     expect((await app.queue.getJob(keyed.id))!.payload).toEqual({ version: 2 });
   });

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { JobHandler, type JobContext } from '../lib';
-import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
-import { startQueueApp, type QueueApp } from './support/queue-app';
+import { JobHandler, type JobContext } from '../../lib';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/database';
+import { countJobs } from '../support/jobs';
+import { startQueueApp, type QueueApp } from '../support/queue-app';
 
 const APP_NAME = 'APP_NAME';
 const runs: Array<{ id: string; app: string }> = [];
@@ -37,15 +38,10 @@ describe('two applications on one database', () => {
   it('never run one job twice, and share the work', async () => {
     const total = 600;
     const jobs = await apps[0].queue.enqueueMany(Array.from({ length: total }, (_, i) => ({ type: 'count.me', payload: { i } })));
-    await waitFor(
-      async () => {
-        const [{ done }] = await db.query<{ done: number }>(
-          `SELECT count(*)::int AS done FROM ${db.schema}.jobs WHERE status = 'completed'`,
-        );
-        return done === total;
-      },
-      { timeoutMs: 30_000, message: `all ${total} jobs completed` },
-    );
+    await waitFor(async () => (await countJobs(db, "status = 'completed'")) === total, {
+      timeoutMs: 30_000,
+      message: `all ${total} jobs completed`,
+    });
 
     const perJob = new Map<string, number>();
     runs.forEach((run) => perJob.set(run.id, (perJob.get(run.id) ?? 0) + 1));

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { JobHandler, JobTimeoutError, LeaseLostError, type JobContext } from '../lib';
-import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
-import { LogCapture } from './support/log-capture';
-import { gate, Recorder, startQueueApp, type QueueApp } from './support/queue-app';
+import { JobHandler, JobTimeoutError, LeaseLostError, type JobContext } from '../../lib';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/database';
+import { jobRow } from '../support/jobs';
+import { LogCapture } from '../support/log-capture';
+import { gate, Recorder, startQueueApp, type QueueApp } from '../support/queue-app';
 
 const LEASE_MS = 1000;
 const seen = new Recorder<{ id: string; event: string; reason?: unknown }>();
@@ -50,13 +51,7 @@ describe('leases, fencing and timeouts', () => {
     await db?.close();
   });
 
-  const job = (id: string) =>
-    db
-      .query<{ status: string; attempts: number; lease_expires_at: Date; claim_token: string; last_error: string | null; result: unknown }>(
-        `SELECT status, attempts, lease_expires_at, claim_token, last_error, result FROM ${db.schema}.jobs WHERE id = $1`,
-        [id],
-      )
-      .then((rows) => rows[0]);
+  const job = (id: string) => jobRow(db, ['status', 'attempts', 'lease_expires_at', 'claim_token', 'last_error', 'result'], id);
 
   it('keeps the lease of a job running longer than leaseMs alive with heartbeats', async () => {
     finishLongJob = gate();

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { JobHandler } from '../lib';
-import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
-import { startQueueApp, type QueueApp } from './support/queue-app';
+import { JobHandler } from '../../lib';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/database';
+import { statusOf } from '../support/jobs';
+import { startQueueApp, type QueueApp } from '../support/queue-app';
 
 @Injectable()
 class NoopHandlers {
@@ -27,7 +28,7 @@ describe('LISTEN/NOTIFY wake-up', () => {
     db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN %'`, [
       new URL(db.url).searchParams.get('application_name'),
     ]);
-  const completed = async (id: string) => (await app.queue.getJob(id))?.status === 'completed';
+  const completed = async (id: string) => (await statusOf(app.queue, id)) === 'completed';
 
   it('wakes an idle worker on enqueue', async () => {
     const job = await app.queue.enqueue('noop', {});

@@ -9,7 +9,7 @@ describe('npm run sample', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, SAMPLE_EXIT_AFTER_DEMO: '1', PORT: '0', NO_COLOR: '1' };
     delete env.DATABASE_URL;
     const { stdout } = await run('npm', ['run', 'sample'], {
-      cwd: join(__dirname, '..'),
+      cwd: join(__dirname, '..', '..'),
       env,
       timeout: 120_000,
       maxBuffer: 16 * 1024 * 1024,

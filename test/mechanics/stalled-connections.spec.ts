@@ -3,11 +3,12 @@
  * a half-open socket), through a TCP proxy that stalls them: the worker must not wedge, and shutdown stays bounded.
  */
 import { Injectable } from '@nestjs/common';
-import { JobHandler, type JobContext } from '../lib';
-import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
-import { LogCapture } from './support/log-capture';
-import { gate, startQueueApp, type QueueApp } from './support/queue-app';
-import { TcpProxy } from './support/tcp-proxy';
+import { JobHandler, type JobContext } from '../../lib';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/database';
+import { jobRow } from '../support/jobs';
+import { LogCapture } from '../support/log-capture';
+import { gate, startQueueApp, type QueueApp } from '../support/queue-app';
+import { TcpProxy } from '../support/tcp-proxy';
 
 let release = gate();
 const started: string[] = [];
@@ -59,8 +60,7 @@ describe('stalled connections', () => {
     await db.close();
   });
 
-  const status = async (id: string) =>
-    (await db.query<{ status: string; attempts: number }>(`SELECT status, attempts FROM "${db.schema}".jobs WHERE id = $1`, [id]))[0];
+  const status = (id: string) => jobRow(db, ['status', 'attempts'], id);
   /** Enqueued on the test's own connection: it never goes through the stalled proxy. */
   const enqueueDirect = async (type: string) =>
     (await db.query<{ id: string }>(`INSERT INTO "${db.schema}".jobs (type, payload) VALUES ($1, '{}') RETURNING id::text`, [type]))[0].id;

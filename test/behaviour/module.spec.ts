@@ -10,10 +10,11 @@ import {
   SchemaNotMigratedError,
   type JobContext,
   type PgQueueModuleOptions,
-} from '../lib';
-import { loadMigrations } from '../lib/db/migrator';
-import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
-import { FAST_WORKER, Recorder, startQueueApp } from './support/queue-app';
+} from '../../lib';
+import { loadMigrations } from '../../lib/db/migrator';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/database';
+import { statusOf } from '../support/jobs';
+import { FAST_WORKER, Recorder, startQueueApp, useQueueApps } from '../support/queue-app';
 
 const calls = new Recorder<{ handler: string; id: string; instance?: number }>();
 
@@ -54,10 +55,9 @@ class RequestScopedHandlers {
   }
 }
 
-const statusOf = async (queue: QueueService, id: string) => (await queue.getJob(id))?.status;
-
 describe('PgQueueModule', () => {
   let db: TestDatabase;
+  const apps = useQueueApps();
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -67,14 +67,10 @@ describe('PgQueueModule', () => {
   });
 
   it('discovers handlers on ordinary providers with full DI and stores their result', async () => {
-    const app = await startQueueApp(db, { providers: [Greeter, GreetingHandlers] });
-    try {
-      const job = await app.queue.enqueue('greet', { name: 'Ada' });
-      await waitFor(async () => (await statusOf(app.queue, job.id)) === 'completed');
-      expect((await app.queue.getJob(job.id))?.result).toBe('hello Ada');
-    } finally {
-      await app.close();
-    }
+    const app = await apps.start(db, { providers: [Greeter, GreetingHandlers] });
+    const job = await app.queue.enqueue('greet', { name: 'Ada' });
+    await waitFor(async () => (await statusOf(app.queue, job.id)) === 'completed');
+    expect((await app.queue.getJob(job.id))?.result).toBe('hello Ada');
   });
 
   it('fails the bootstrap when two handlers claim one type, naming both Class#method', async () => {
@@ -84,35 +80,28 @@ describe('PgQueueModule', () => {
   });
 
   it('runs a handler of a request-scoped provider on a fresh instance per job', async () => {
-    const app = await startQueueApp(db, { providers: [Greeter, RequestScopedHandlers] });
-    try {
-      const [a, b] = await app.queue.enqueueMany([
-        { type: 'scoped', payload: { name: 'a' } },
-        { type: 'scoped', payload: { name: 'b' } },
-      ]);
-      await waitFor(async () => (await statusOf(app.queue, b.id)) === 'completed' && (await statusOf(app.queue, a.id)) === 'completed');
-      const instances = calls.events.filter((c) => c.handler === 'scoped').map((c) => c.instance);
-      expect(new Set(instances).size).toBe(2);
-      expect((await app.queue.getJob(b.id))?.result).toBe('hello b');
-    } finally {
-      await app.close();
-    }
+    const app = await apps.start(db, { providers: [Greeter, RequestScopedHandlers] });
+    const [a, b] = await app.queue.enqueueMany([
+      { type: 'scoped', payload: { name: 'a' } },
+      { type: 'scoped', payload: { name: 'b' } },
+    ]);
+    await waitFor(async () => (await statusOf(app.queue, b.id)) === 'completed' && (await statusOf(app.queue, a.id)) === 'completed');
+    const instances = calls.events.filter((c) => c.handler === 'scoped').map((c) => c.instance);
+    expect(new Set(instances).size).toBe(2);
+    expect((await app.queue.getJob(b.id))?.result).toBe('hello b');
   });
 
   it('never claims in a producer-only process (worker.enabled: false)', async () => {
-    const app = await startQueueApp(db, { providers: [Greeter, GreetingHandlers], worker: { enabled: false, pollIntervalMs: 20 } });
-    try {
-      const job = await app.queue.enqueue('greet', { name: 'nobody' });
-      // The poll floor is 20 ms: a worker would have claimed it many times over by the time a second job is written and read.
-      const second = await app.queue.enqueue('greet', { name: 'again' });
-      await new Promise((resolve) => setTimeout(resolve, 200)); // proving an absence: give a (wrongly started) worker ten polls
-      expect((await app.queue.getJob(job.id))?.status).toBe('pending');
-      expect((await app.queue.getJob(second.id))?.status).toBe('pending');
-      await app.queue.cancel(job.id);
-      await app.queue.cancel(second.id);
-    } finally {
-      await app.close();
-    }
+    const app = await apps.start(db, { providers: [Greeter, GreetingHandlers], worker: { enabled: false, pollIntervalMs: 20 } });
+    const job = await app.queue.enqueue('greet', { name: 'nobody' });
+    // The poll floor is 20 ms: a worker would have claimed it many times over by the time a second job is written and read.
+    const second = await app.queue.enqueue('greet', { name: 'again' });
+    await new Promise((resolve) => setTimeout(resolve, 200)); // proving an absence: give a (wrongly started) worker ten polls
+    expect(await statusOf(app.queue, job.id)).toBe('pending');
+    expect(await statusOf(app.queue, second.id)).toBe('pending');
+    await app.queue.cancel(job.id);
+    await app.queue.cancel(second.id);
+    await app.close();
     await db.query(`DELETE FROM ${db.schema}.jobs`);
   });
 
@@ -145,13 +134,10 @@ describe('PgQueueModule', () => {
       providers: [Greeter, GreetingHandlers],
     }).compile();
     await module.init();
-    try {
-      const { queue } = module.get(UsesQueueElsewhere);
-      const job = await queue.enqueue('greet', { name: 'async' });
-      await waitFor(async () => (await statusOf(queue, job.id)) === 'completed');
-    } finally {
-      await module.close();
-    }
+    apps.track(module);
+    const { queue } = module.get(UsesQueueElsewhere);
+    const job = await queue.enqueue('greet', { name: 'async' });
+    await waitFor(async () => (await statusOf(queue, job.id)) === 'completed');
   });
 
   it('supports forRootAsync with useClass and useExisting', async () => {
@@ -167,33 +153,28 @@ describe('PgQueueModule', () => {
     for (const asyncOptions of [{ useClass: QueueConfig }, { imports: [QueueConfigModule], useExisting: QueueConfig }]) {
       const module = await Test.createTestingModule({ imports: [PgQueueModule.forRootAsync(asyncOptions)] }).compile();
       await module.init();
-      try {
-        const job = await module.get(QueueService).enqueue('greet', { name: 'class' });
-        expect(job.status).toBe('pending');
-        await module.get(QueueService).cancel(job.id);
-      } finally {
-        await module.close();
-      }
+      const app = apps.track(module);
+      const job = await app.queue.enqueue('greet', { name: 'class' });
+      expect(job.status).toBe('pending');
+      await app.queue.cancel(job.id);
+      await app.close();
     }
   });
 
   it('uses a pool it is given and never ends it', async () => {
     const pool = new Pool({ connectionString: db.url, max: 5 });
-    try {
-      const module = await Test.createTestingModule({
-        imports: [PgQueueModule.forRoot({ pool, schema: db.schema, worker: FAST_WORKER })],
-        providers: [Greeter, GreetingHandlers],
-      }).compile();
-      await module.init();
-      const queue = module.get(QueueService);
-      const job = await queue.enqueue('greet', { name: 'pool' });
-      await waitFor(async () => (await statusOf(queue, job.id)) === 'completed');
-      await module.close();
-      expect((await pool.query('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
-      expect(pool.listenerCount('error')).toBe(0);
-    } finally {
-      await pool.end();
-    }
+    apps.defer(() => pool.end());
+    const module = await Test.createTestingModule({
+      imports: [PgQueueModule.forRoot({ pool, schema: db.schema, worker: FAST_WORKER })],
+      providers: [Greeter, GreetingHandlers],
+    }).compile();
+    await module.init();
+    const app = apps.track(module);
+    const job = await app.queue.enqueue('greet', { name: 'pool' });
+    await waitFor(async () => (await statusOf(app.queue, job.id)) === 'completed');
+    await app.close();
+    expect((await pool.query('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
+    expect(pool.listenerCount('error')).toBe(0);
   });
 
   it('refuses a second worker-enabled import in one application, and allows producer-only ones', async () => {
@@ -244,6 +225,7 @@ describe('PgQueueModule', () => {
 
 describe('migrations', () => {
   let db: TestDatabase;
+  const apps = useQueueApps();
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -257,16 +239,12 @@ describe('migrations', () => {
   });
 
   it('brings several processes booting at once on an empty schema all up, applying each migration once', async () => {
-    const apps = await Promise.all(Array.from({ length: 6 }, () => startQueueApp(db, { worker: { enabled: false } })));
-    try {
-      const rows = await db.query<{ version: number }>(`SELECT version FROM ${db.schema}.migrations ORDER BY version`);
-      expect(rows.map((r) => r.version)).toEqual(loadMigrations().map((m) => m.version));
-      expect(rows.length).toBeGreaterThanOrEqual(2);
-      const job = await apps[5].queue.enqueue('x', {});
-      expect(await apps[0].queue.getJob(job.id)).toMatchObject({ id: job.id });
-    } finally {
-      await Promise.all(apps.map((app) => app.close()));
-    }
+    const booted = await Promise.all(Array.from({ length: 6 }, () => apps.start(db, { worker: { enabled: false } })));
+    const rows = await db.query<{ version: number }>(`SELECT version FROM ${db.schema}.migrations ORDER BY version`);
+    expect(rows.map((r) => r.version)).toEqual(loadMigrations().map((m) => m.version));
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    const job = await booted[5].queue.enqueue('x', {});
+    expect(await booted[0].queue.getJob(job.id)).toMatchObject({ id: job.id });
   });
 
   it('with migrate: false, starts on a migrated schema', async () => {

@@ -1,9 +1,10 @@
 import { Client } from 'pg';
-import { compareIds } from '../lib/db/stores/lease-order';
-import { channelsFor } from '../lib/db/identifiers';
-import { countingPool, type CountingPool } from './support/counting-pool';
-import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
-import { startQueueApp, type QueueApp } from './support/queue-app';
+import { compareIds } from '../../lib/db/stores/lease-order';
+import { channelsFor } from '../../lib/db/identifiers';
+import { countingPool, type CountingPool } from '../support/counting-pool';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/database';
+import { jobRows } from '../support/jobs';
+import { startQueueApp, type QueueApp } from '../support/queue-app';
 
 describe('group commit of concurrent enqueues', () => {
   let db: TestDatabase;
@@ -26,8 +27,7 @@ describe('group commit of concurrent enqueues', () => {
     await db.query(`DELETE FROM ${db.schema}.jobs`);
   });
 
-  const storedIds = async () =>
-    (await db.query<{ id: string }>(`SELECT j.id::text AS id FROM ${db.schema}.jobs j ORDER BY j.id`)).map((r) => r.id);
+  const storedIds = async () => (await jobRows(db, ['id'])).map((r) => r.id);
   const inCallOrder = (ids: string[]) => expect([...ids].sort(compareIds)).toEqual(ids);
 
   it('writes 64 concurrent enqueues in one statement, each caller getting its own job, ids in call order', async () => {

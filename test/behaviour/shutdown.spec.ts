@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { JobHandler, WorkerShutdownError, type JobContext } from '../lib';
-import { QueueService } from '../lib';
-import { PgQueueLifecycle } from '../lib/pg-queue.lifecycle';
-import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
-import { gate, Recorder, startQueueApp } from './support/queue-app';
+import { JobHandler, WorkerShutdownError, type JobContext } from '../../lib';
+import { QueueService } from '../../lib';
+import { PgQueueLifecycle } from '../../lib/pg-queue.lifecycle';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/database';
+import { jobRows } from '../support/jobs';
+import { gate, Recorder, useQueueApps } from '../support/queue-app';
 
 const events = new Recorder<{ id: string; event: string; reason?: unknown }>();
 let release = gate();
@@ -36,19 +37,16 @@ describe('shutdown (app.close)', () => {
     events.events.length = 0; // every test has a fresh schema, so job ids start again at 1
     db = await createTestDatabase();
   });
+  const apps = useQueueApps();
   afterEach(async () => {
     await db?.close();
   });
 
-  const rows = (ids: string[]) =>
-    db.query<{ id: string; status: string; attempts: number }>(
-      `SELECT id::text, status, attempts FROM ${db.schema}.jobs WHERE id = ANY($1::bigint[]) ORDER BY id`,
-      [ids],
-    );
+  const rows = (ids: string[]) => jobRows(db, ['id', 'status', 'attempts'], ids);
 
   it('lets running jobs finish, keeps QueueService working meanwhile, and claims nothing more', async () => {
     release = gate();
-    const app = await startQueueApp(db, { providers: [DrainHandlers], worker: { concurrency: 6, shutdownTimeoutMs: 10_000 } });
+    const app = await apps.start(db, { providers: [DrainHandlers], worker: { concurrency: 6, shutdownTimeoutMs: 10_000 } });
     const jobs = await app.queue.enqueueMany(Array.from({ length: 6 }, (_, i) => ({ type: 'drain.me', payload: { i } })));
     const ids = jobs.map((j) => j.id);
     await waitFor(() => events.events.filter((e) => e.event === 'started').length === 2, { message: 'two started' });
@@ -81,7 +79,7 @@ describe('shutdown (app.close)', () => {
   });
 
   it('hands back, without using an attempt, jobs whose claim was under way when shutdown began', async () => {
-    const app = await startQueueApp(db, { providers: [DrainHandlers], worker: { concurrency: 6 } });
+    const app = await apps.start(db, { providers: [DrainHandlers], worker: { concurrency: 6 } });
     await app.queue.pause('drain.me');
     const jobs = await app.queue.enqueueMany(Array.from({ length: 3 }, (_, i) => ({ type: 'drain.me', payload: { i } })));
     const ids = jobs.map((j) => j.id);
@@ -107,14 +105,14 @@ describe('shutdown (app.close)', () => {
     } finally {
       await blocker.query('ROLLBACK').catch(() => undefined);
       blocker.release();
-      await app.close();
     }
+    await app.close();
     expect(events.events.filter((e) => e.event === 'started')).toEqual([]);
     expect(await rows(ids)).toEqual(ids.map((id) => ({ id, status: 'pending', attempts: 0 })));
   });
 
   it('after shutdownTimeoutMs aborts the signals of jobs still running and hands them back, the attempt counted', async () => {
-    const app = await startQueueApp(db, { providers: [DrainHandlers], worker: { shutdownTimeoutMs: 300 } });
+    const app = await apps.start(db, { providers: [DrainHandlers], worker: { shutdownTimeoutMs: 300 } });
     const job = await app.queue.enqueue('stubborn', {});
     await waitFor(() => events.events.some((e) => e.id === job.id && e.event === 'started'));
     await app.close();

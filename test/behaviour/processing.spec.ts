@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
-import { JobHandler, type JobContext, type JobSnapshot } from '../lib';
-import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
-import { gate, Recorder, startQueueApp, type QueueApp } from './support/queue-app';
+import { JobHandler, type JobContext, type JobSnapshot } from '../../lib';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/database';
+import { statusOf } from '../support/jobs';
+import { gate, Recorder, startQueueApp, type QueueApp } from '../support/queue-app';
 
 const started = new Recorder<{ type: string; id: string; payload: unknown; attempt: number }>();
 const release = { report: gate() };
@@ -56,7 +57,7 @@ describe('processing jobs', () => {
   });
 
   const job = (id: string) => app.queue.getJob(id) as Promise<JobSnapshot>;
-  const statusOf = async (id: string) => (await job(id))?.status;
+  const status = (id: string) => statusOf(app.queue, id);
 
   it('runs a job, stores its progress while running and its result when done, visible through getJob and watch', async () => {
     const enqueued = await app.queue.enqueue('report.generate', { reportId: 'r-1' });
@@ -88,7 +89,7 @@ describe('processing jobs', () => {
     const hold = gate();
     release.report = hold;
     const blocker = await app.queue.enqueue('report.generate', { reportId: 'blocker' });
-    await waitFor(async () => (await statusOf(blocker.id)) === 'running');
+    await waitFor(async () => (await status(blocker.id)) === 'running');
     const low = await app.queue.enqueue('order.step', { n: 1 }, { priority: 10 });
     const high = await app.queue.enqueue('order.step', { n: 2 }, { priority: 500 });
     const mid1 = await app.queue.enqueue('order.step', { n: 3 });
@@ -96,7 +97,7 @@ describe('processing jobs', () => {
     const negative = await app.queue.enqueue('order.step', { n: 5 }, { priority: -5 });
     started.events.length = 0;
     hold.open();
-    await waitFor(async () => (await statusOf(negative.id)) === 'completed');
+    await waitFor(async () => (await status(negative.id)) === 'completed');
     expect(started.events.filter((e) => e.type === 'order.step').map((e) => e.id)).toEqual([
       high.id,
       mid1.id,
@@ -108,7 +109,7 @@ describe('processing jobs', () => {
 
   it('retries with backoff, then completes', async () => {
     const { id } = await app.queue.enqueue('flaky', { failTimes: 2 });
-    await waitFor(async () => (await statusOf(id)) === 'completed');
+    await waitFor(async () => (await status(id)) === 'completed');
     const done = await job(id);
     expect(done).toMatchObject({ attempts: 3, result: { attempt: 3 } });
     expect(done.lastError).toContain('boom on attempt 2');
@@ -116,7 +117,7 @@ describe('processing jobs', () => {
 
   it('fails for good after maxAttempts, keeping the last error', async () => {
     const { id } = await app.queue.enqueue('flaky', { failTimes: 99 });
-    await waitFor(async () => (await statusOf(id)) === 'failed');
+    await waitFor(async () => (await status(id)) === 'failed');
     const failed = await job(id);
     expect(failed).toMatchObject({ attempts: 3, maxAttempts: 3, result: null });
     expect(failed.lastError).toContain('boom on attempt 3');
@@ -125,7 +126,7 @@ describe('processing jobs', () => {
 
   it('lets an enqueue-time maxAttempts override the handler', async () => {
     const { id } = await app.queue.enqueue('flaky', { failTimes: 99 }, { maxAttempts: 1 });
-    await waitFor(async () => (await statusOf(id)) === 'failed');
+    await waitFor(async () => (await status(id)) === 'failed');
     expect(await job(id)).toMatchObject({ attempts: 1, maxAttempts: 1 });
   });
 
@@ -135,14 +136,14 @@ describe('processing jobs', () => {
     ['circular', 'Non-error thrown: [object Object]'],
   ])('records a thrown %s safely and keeps working', async (kind, expected) => {
     const { id } = await app.queue.enqueue('throws.anything', { kind });
-    await waitFor(async () => (await statusOf(id)) === 'failed');
+    await waitFor(async () => (await status(id)) === 'failed');
     expect((await job(id)).lastError).toBe(expected);
   });
 
   it('leaves jobs of a type no process handles pending and visible', async () => {
     const orphan = await app.queue.enqueue('nobody.handles.this', { x: 1 });
     const marker = await app.queue.enqueue('order.step', { n: 99 }, { priority: -100 });
-    await waitFor(async () => (await statusOf(marker.id)) === 'completed');
+    await waitFor(async () => (await status(marker.id)) === 'completed');
     expect(await job(orphan.id)).toMatchObject({ status: 'pending', attempts: 0, lastError: null });
   });
 
@@ -156,7 +157,7 @@ describe('processing jobs', () => {
       [{ n: 2 }, 7],
     ]);
     expect(BigInt(jobs[1].id)).toBeGreaterThan(BigInt(jobs[0].id));
-    await waitFor(async () => (await statusOf(jobs[1].id)) === 'completed');
+    await waitFor(async () => (await status(jobs[1].id)) === 'completed');
     expect(await app.queue.enqueueMany([])).toEqual([]);
   });
 
@@ -166,9 +167,9 @@ describe('processing jobs', () => {
     const scheduled = await app.queue.enqueue('order.step', { n: 2 }, { runAt: new Date(Date.now() + 3_600_000) });
     expect(delayed.runAt.getTime() - now.getTime()).toBeGreaterThanOrEqual(59_000);
     const soon = await app.queue.enqueue('order.step', { n: 3 }, { delayMs: 300 });
-    await waitFor(async () => (await statusOf(soon.id)) === 'completed');
-    expect(await statusOf(delayed.id)).toBe('pending');
-    expect(await statusOf(scheduled.id)).toBe('pending');
+    await waitFor(async () => (await status(soon.id)) === 'completed');
+    expect(await status(delayed.id)).toBe('pending');
+    expect(await status(scheduled.id)).toBe('pending');
   });
 
   it('returns null for unknown jobs and watch errors for them', async () => {

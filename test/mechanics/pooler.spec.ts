@@ -1,11 +1,13 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Client } from 'pg';
 import { lastValueFrom } from 'rxjs';
-import { JobCancelledError, JobHandler, PgQueueConfigError, type JobContext } from '../lib';
-import { resolveModuleOptions } from '../lib/pg-queue.options';
-import { createTestDatabase, waitFor, withApplicationName, type TestDatabase } from './support/database';
-import { startPgBouncer, type PgBouncer } from './support/pgbouncer';
-import { gate, Recorder, startQueueApp, type QueueApp, type QueueAppOptions } from './support/queue-app';
+import { JobCancelledError, JobHandler, PgQueueConfigError, type JobContext } from '../../lib';
+import { resolveModuleOptions } from '../../lib/pg-queue.options';
+import { createTestDatabase, waitFor, withApplicationName, type TestDatabase } from '../support/database';
+import { countJobs } from '../support/jobs';
+import { LogCapture } from '../support/log-capture';
+import { startPgBouncer, type PgBouncer } from '../support/pgbouncer';
+import { gate, Recorder, startQueueApp, useQueueApps, type QueueApp, type QueueAppOptions } from '../support/queue-app';
 
 const seen = new Recorder<{ id: string; attempt: number; event: 'started' | 'aborted'; at: number; reason?: unknown }>();
 const halfway = gate();
@@ -37,16 +39,9 @@ class Handlers {
 
 /** Resolves once every job of `ids` has completed. */
 const allCompleted = (db: TestDatabase, ids: string[]) =>
-  waitFor(
-    async () => {
-      const [{ n }] = await db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM ${db.schema}.jobs WHERE id = ANY($1::bigint[]) AND status = 'completed'`,
-        [ids],
-      );
-      return n === ids.length;
-    },
-    { message: `${ids.length} job(s) to complete` },
-  );
+  waitFor(async () => (await countJobs(db, "id = ANY($1::bigint[]) AND status = 'completed'", [ids])) === ids.length, {
+    message: `${ids.length} job(s) to complete`,
+  });
 const started = (id: string) => seen.events.find((e) => e.id === id && e.event === 'started');
 const aborted = (id: string) => seen.events.find((e) => e.id === id && e.event === 'aborted');
 
@@ -73,6 +68,7 @@ describe("pooler: 'transaction' options", () => {
 describe('behind PgBouncer in transaction mode', () => {
   let db: TestDatabase;
   let bouncer: PgBouncer;
+  const apps = useQueueApps();
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -83,15 +79,15 @@ describe('behind PgBouncer in transaction mode', () => {
     await db?.close();
   });
 
-  /** An app whose module's connections all go through PgBouncer. */
-  const behindPooler = (options: QueueAppOptions = {}) =>
-    startQueueApp(db, {
-      providers: [Handlers],
-      ...options,
-      module: { connectionString: bouncer.url, pooler: 'transaction', ...options.module },
-    });
+  /** The options of an app whose module's connections all go through PgBouncer. */
+  const behindPooler = (options: QueueAppOptions = {}): QueueAppOptions => ({
+    providers: [Handlers],
+    ...options,
+    module: { connectionString: bouncer.url, pooler: 'transaction', ...options.module },
+  });
   /** Enqueues from another application, so that the worker's own enqueue cannot claim the job on the spot. */
-  const producer = () => behindPooler({ providers: [], worker: { enabled: false } });
+  const producer = (options: QueueAppOptions = {}) =>
+    apps.start(db, behindPooler({ providers: [], worker: { enabled: false }, ...options }));
 
   /**
    * What every one of PgBouncer's server connections holds, seen by another client: as many transactions at once as
@@ -122,83 +118,68 @@ describe('behind PgBouncer in transaction mode', () => {
     const [defaults] = await db.query<{ jit: string; plan: string }>(
       "SELECT current_setting('jit') AS jit, current_setting('plan_cache_mode') AS plan",
     );
-    const app = await behindPooler();
-    try {
-      const jobs = await app.queue.enqueueMany(Array.from({ length: 20 }, () => ({ type: 'noop', payload: {} })));
-      await allCompleted(
-        db,
-        jobs.map((job) => job.id),
-      );
-      const connections = await serverConnections();
-      expect(new Set(connections.map((c) => c.pid)).size).toBe(bouncer.poolSize);
-      for (const connection of connections) expect(connection).toMatchObject({ ...defaults, prepared: 0 });
-    } finally {
-      await app.close();
-    }
+    const app = await apps.start(db, behindPooler());
+    const jobs = await app.queue.enqueueMany(Array.from({ length: 20 }, () => ({ type: 'noop', payload: {} })));
+    await allCompleted(
+      db,
+      jobs.map((job) => job.id),
+    );
+    const connections = await serverConnections();
+    expect(new Set(connections.map((c) => c.pid)).size).toBe(bouncer.poolSize);
+    for (const connection of connections) expect(connection).toMatchObject({ ...defaults, prepared: 0 });
   });
 
   it('runs jobs through it: enqueue, enqueueMany, a retry, progress and watch()', async () => {
-    const app = await behindPooler();
-    try {
-      const job = await app.queue.enqueue('flaky', {});
-      await waitFor(async () => (await app.queue.getJob(job.id))?.progress === 60, { message: 'progress of the second attempt' });
-      const watched = lastValueFrom(app.queue.watch(job.id));
-      halfway.open();
-      expect(await watched).toMatchObject({ status: 'completed', attempts: 2, progress: 100, result: { attempt: 2 } });
-      expect(await app.queue.getJob(job.id)).toMatchObject({ status: 'completed', stage: 'halfway' });
+    const app = await apps.start(db, behindPooler());
+    const job = await app.queue.enqueue('flaky', {});
+    await waitFor(async () => (await app.queue.getJob(job.id))?.progress === 60, { message: 'progress of the second attempt' });
+    const watched = lastValueFrom(app.queue.watch(job.id));
+    halfway.open();
+    expect(await watched).toMatchObject({ status: 'completed', attempts: 2, progress: 100, result: { attempt: 2 } });
+    expect(await app.queue.getJob(job.id)).toMatchObject({ status: 'completed', stage: 'halfway' });
 
-      const many = await app.queue.enqueueMany(Array.from({ length: 30 }, (_, n) => ({ type: 'noop', payload: { n } })));
-      await allCompleted(
-        db,
-        many.map((j) => j.id),
-      );
-    } finally {
-      await app.close();
-    }
+    const many = await app.queue.enqueueMany(Array.from({ length: 30 }, (_, n) => ({ type: 'noop', payload: { n } })));
+    await allCompleted(
+      db,
+      many.map((j) => j.id),
+    );
   });
 
   it('wakes workers at once through listenConnectionString, a direct connection', async () => {
     // A poll floor of a minute: a job that starts within 1.5 s was woken by a notification.
-    const worker = await behindPooler({ module: { listenConnectionString: db.url }, worker: { pollIntervalMs: 60_000 } });
+    await apps.start(db, behindPooler({ module: { listenConnectionString: db.url }, worker: { pollIntervalMs: 60_000 } }));
     const enqueuer = await producer();
-    try {
-      for (let n = 0; n < 3; n++) {
-        const enqueuedAt = Date.now();
-        const job = await enqueuer.queue.enqueue('noop', { n });
-        await waitFor(() => started(job.id) !== undefined, { timeoutMs: 1500, message: 'a wake-up by NOTIFY' });
-        expect((started(job.id)?.at ?? Infinity) - enqueuedAt).toBeLessThan(1500);
-      }
-    } finally {
-      await enqueuer.close();
-      await worker.close();
+    for (let n = 0; n < 3; n++) {
+      const enqueuedAt = Date.now();
+      const job = await enqueuer.queue.enqueue('noop', { n });
+      await waitFor(() => started(job.id) !== undefined, { timeoutMs: 1500, message: 'a wake-up by NOTIFY' });
+      expect((started(job.id)?.at ?? Infinity) - enqueuedAt).toBeLessThan(1500);
     }
   });
 
   describe('without listenConnectionString', () => {
-    let warn: jest.SpyInstance;
+    let logs: LogCapture;
     let worker: QueueApp;
 
     beforeAll(async () => {
-      warn = jest.spyOn(Logger.prototype, 'warn');
-      worker = await behindPooler({ worker: { pollIntervalMs: 200 } });
+      logs = new LogCapture();
+      worker = await startQueueApp(db, behindPooler({ worker: { pollIntervalMs: 200 }, logger: logs }));
     });
     afterAll(async () => {
       await worker?.close();
-      warn?.mockRestore();
+      logs?.restore();
     });
 
-    const pollOnlyWarnings = () => warn.mock.calls.filter(([message]) => String(message).includes('listenConnectionString'));
+    const pollOnlyWarnings = () => logs.matching('listenConnectionString', 'warn');
 
     it('warns once at boot, naming listenConnectionString, and runs jobs and watch() by polling', async () => {
       expect(pollOnlyWarnings()).toHaveLength(1);
-      const enqueuer = await producer();
-      try {
-        const job = await enqueuer.queue.enqueue('noop', {});
-        expect(await lastValueFrom(worker.queue.watch(job.id))).toMatchObject({ status: 'completed' });
-        expect(started(job.id)).toBeDefined();
-      } finally {
-        await enqueuer.close();
-      }
+      // Its log lines go to the capture too: booting or closing it must not warn again.
+      const enqueuer = await producer({ logger: logs });
+      const job = await enqueuer.queue.enqueue('noop', {});
+      expect(await lastValueFrom(worker.queue.watch(job.id))).toMatchObject({ status: 'completed' });
+      expect(started(job.id)).toBeDefined();
+      await enqueuer.close();
       expect(pollOnlyWarnings()).toHaveLength(1);
     });
 

@@ -3,15 +3,17 @@
  * at any level, a value of the wrong type, or a connection string that can never work fails the bootstrap with
  * PgQueueConfigError before any connection is tried, instead of being ignored or waited for as if it were an outage.
  */
-import { Logger, type DynamicModule } from '@nestjs/common';
+import type { DynamicModule } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
-import { DatabaseUnreachableError, PgQueueConfigError, PgQueueModule, QueueService, type PgQueueModuleOptions } from '../lib';
-import { createTestDatabase, type TestDatabase } from './support/database';
-import { freePort } from './support/embedded-postgres';
+import { DatabaseUnreachableError, PgQueueConfigError, PgQueueModule, QueueService, type PgQueueModuleOptions } from '../../lib';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { freePort } from '../support/embedded-postgres';
+import { LogCapture } from '../support/log-capture';
+import { useQueueApps } from '../support/queue-app';
 
 /** The options as forRoot() takes them, and as a forRootAsync() factory returns them. */
 const bothPaths = (options: Record<string, unknown>): Array<[string, DynamicModule]> => [
@@ -19,11 +21,13 @@ const bothPaths = (options: Record<string, unknown>): Array<[string, DynamicModu
   ['forRootAsync', PgQueueModule.forRootAsync({ useFactory: () => options as PgQueueModuleOptions })],
 ];
 
-/** Boots the module and returns the bootstrap's error; a module that comes up is closed and fails the test. */
-async function bootError(module: DynamicModule): Promise<Error> {
+/** Boots the module (its log lines to `logger`) and returns the bootstrap's error; a module that comes up is closed and fails the test. */
+async function bootError(module: DynamicModule, logger?: LogCapture): Promise<Error> {
   let app;
   try {
-    app = await Test.createTestingModule({ imports: [module] }).compile();
+    const builder = Test.createTestingModule({ imports: [module] });
+    if (logger) builder.setLogger(logger);
+    app = await builder.compile();
     await app.init();
   } catch (error) {
     return error as Error;
@@ -34,16 +38,17 @@ async function bootError(module: DynamicModule): Promise<Error> {
 
 describe('module options', () => {
   let db: TestDatabase;
-  let warn: jest.SpiedFunction<Logger['warn']>;
+  let logs: LogCapture;
+  const apps = useQueueApps();
 
   beforeAll(async () => {
     db = await createTestDatabase();
   });
   beforeEach(() => {
-    warn = jest.spyOn(Logger.prototype, 'warn');
+    logs = new LogCapture();
   });
   afterEach(() => {
-    warn.mockRestore();
+    logs.restore();
   });
   afterAll(async () => {
     await db?.close();
@@ -146,12 +151,12 @@ describe('module options', () => {
       ],
     ])('refuses %s at once, without waiting, and without repeating the string', async (_, connectionString, why) => {
       for (const [path, module] of bothPaths({ connectionString, worker: { enabled: false } })) {
-        const error = await bootError(module);
+        const error = await bootError(module, logs);
         expect([path, error]).toEqual([path, expect.any(PgQueueConfigError)]);
         expect(error.message).toContain(`Invalid option connectionString: ${why}`);
         expect(error.message).not.toContain('secret');
       }
-      expect(warn).not.toHaveBeenCalled();
+      expect(logs.lines.filter((line) => line.level === 'warn')).toEqual([]);
     });
 
     // Nothing listens at these addresses, so each is tried and fails; what matters is that it got that far.
@@ -168,15 +173,12 @@ describe('module options', () => {
 
     it('a pool given instead is type-checked, not parsed', async () => {
       const pool = new Pool({ connectionString: db.url, max: 1 });
-      try {
-        const app = await Test.createTestingModule({
-          imports: [PgQueueModule.forRoot({ pool, schema: db.schema, worker: { enabled: false } })],
-        }).compile();
-        await app.init();
-        await app.close();
-      } finally {
-        await pool.end();
-      }
+      apps.defer(() => pool.end());
+      const app = await Test.createTestingModule({
+        imports: [PgQueueModule.forRoot({ pool, schema: db.schema, worker: { enabled: false } })],
+      }).compile();
+      await app.init();
+      await apps.track(app).close();
     });
   });
 });

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { JobHandler, type JobContext } from '../lib';
-import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
-import { Recorder, startQueueApp, type QueueApp } from './support/queue-app';
+import { JobHandler, type JobContext } from '../../lib';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/database';
+import { Recorder, startQueueApp, type QueueApp } from '../support/queue-app';
 
 const ran = new Recorder<string>();
 

@@ -8,9 +8,10 @@ import {
   JobHandler,
   PgQueueError,
   type JobSnapshot,
-} from '../lib';
-import { createTestDatabase, waitFor, type TestDatabase } from './support/database';
-import { Recorder, startQueueApp, type QueueApp } from './support/queue-app';
+} from '../../lib';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/database';
+import { countJobs } from '../support/jobs';
+import { Recorder, startQueueApp, type QueueApp } from '../support/queue-app';
 
 class Money {
   constructor(readonly cents: number) {}
@@ -110,7 +111,7 @@ describe('bad input is rejected with a typed error before anything is written', 
     await db.query(`DELETE FROM ${db.schema}.jobs`);
   });
 
-  const jobCount = async () => Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${db.schema}.jobs`))[0].n);
+  const jobCount = () => countJobs(db);
   const stored = async (id: string) => (await app.queue.getJob(id))!.payload;
 
   it('accepts a plain object whose toJSON key is not a function, and reads it back equal', async () => {
