@@ -8,7 +8,7 @@ import { createTestDatabase, waitFor, type TestDatabase } from '../support/datab
 import { LogCapture } from '../support/log-capture';
 import { gate, startQueueApp, withQueueApp, type QueueApp } from '../support/queue-app';
 
-let holdWatched = gate();
+const holdWatched = gate();
 
 @Injectable()
 class LoggedHandlers {

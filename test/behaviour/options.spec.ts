@@ -17,8 +17,8 @@ import { useQueueApps } from '../support/queue-app';
 
 /** The options as forRoot() takes them, and as a forRootAsync() factory returns them. */
 const bothPaths = (options: Record<string, unknown>): Array<[string, DynamicModule]> => [
-  ['forRoot', PgQueueModule.forRoot(options as PgQueueModuleOptions)],
-  ['forRootAsync', PgQueueModule.forRootAsync({ useFactory: () => options as PgQueueModuleOptions })],
+  ['forRoot', PgQueueModule.forRoot(options)],
+  ['forRootAsync', PgQueueModule.forRootAsync({ useFactory: () => options })],
 ];
 
 /** Boots the module (its log lines to `logger`) and returns the bootstrap's error; a module that comes up is closed and fails the test. */
@@ -128,7 +128,7 @@ describe('module options', () => {
       retention: { completedMs: 1000, failedMs: 1000, cancelledMs: 1000, pruneIntervalMs: 1000 },
     };
     const app = await Test.createTestingModule({
-      imports: [PgQueueModule.forRootAsync({ useFactory: () => options as PgQueueModuleOptions })],
+      imports: [PgQueueModule.forRootAsync({ useFactory: () => options })],
     }).compile();
     await app.init();
     const job = await app.get(QueueService).enqueue('options.check', {});

@@ -71,7 +71,7 @@ describe('serial queues: jobs behind a busy queue', () => {
     ordered.slice(1).forEach((run, i) => expect(run.start).toBeGreaterThanOrEqual(ordered[i].end));
   };
   const waitUntilBlocked = (ids: string[]) =>
-    waitFor(async () => Object.values(await blockedOf(ids)).every(Boolean), { message: `jobs ${ids} blocked` });
+    waitFor(async () => Object.values(await blockedOf(ids)).every(Boolean), { message: `jobs ${ids.join(', ')} blocked` });
 
   it('blocks the jobs that arrive behind a running job, then runs them one at a time, in order, once it ends', async () => {
     const first = hold('first');

@@ -16,6 +16,7 @@ import { LogCapture } from '../support/log-capture';
 import { useQueueApps } from '../support/queue-app';
 import { analyzeLedger, expectHealthy, installAudit } from './support/ledger';
 import { openScene, type Scene } from './support/scene';
+import { rejectionOf } from '../support/jobs';
 
 describe('faults: a fleet booting at once', () => {
   let scene: Scene;
@@ -142,7 +143,7 @@ describe('faults: booting while PostgreSQL cannot take the connection', () => {
     const port = await freePort();
     const attempts = jest.spyOn(migrator, 'migrate');
     const started = Date.now();
-    const error = await boot({ connectionString: `postgres://postgres@127.0.0.1:${port}/test`, connectTimeoutMs: 1500 }).catch((e) => e);
+    const error = await rejectionOf(boot({ connectionString: `postgres://postgres@127.0.0.1:${port}/test`, connectTimeoutMs: 1500 }));
     const tries = attempts.mock.calls.length;
     attempts.mockRestore();
     expect(error).toBeInstanceOf(DatabaseUnreachableError);
@@ -177,7 +178,7 @@ describe('faults: booting while PostgreSQL cannot take the connection', () => {
   ])('%s: fails at once with DatabaseAccessError and the cause, without waiting', async (_, url, cause) => {
     const [{ ssl }] = await db.query<{ ssl: string }>('SHOW ssl');
     if (String(cause).includes('SSL') && ssl === 'on') return; // this test server speaks TLS: nothing to refuse
-    const error = await boot({ connectionString: url(), schema: db.schema }).catch((e) => e);
+    const error = await rejectionOf(boot({ connectionString: url(), schema: db.schema }));
     expect(error).toBeInstanceOf(DatabaseAccessError);
     expect(error.message).toMatch(cause);
     expect(error.message).toContain('Waiting would not change that');

@@ -129,7 +129,7 @@ describe('faults: connections', () => {
     expect(stats!.maxWaiting).toBeGreaterThan(0); // the pool really was contended
 
     // Server side: of the connections the pool ever opened, at most POOL_MAX are open; plus one LISTEN connection.
-    const backends = (await scene.ledger("event = 'conn' AND pid = $1", [worker.pid])).map((r) => r.detail.backend as number);
+    const backends = (await scene.ledger("event = 'conn' AND pid = $1", [worker.pid])).map((r) => r.detail?.backend as number);
     const open = await scene.db.query(`SELECT pid FROM pg_stat_activity WHERE pid = ANY($1::int[])`, [backends]);
     expect(open.length).toBeLessThanOrEqual(POOL_MAX);
     const listeners = await scene.db.query(`SELECT pid FROM pg_stat_activity WHERE query LIKE $1`, [`LISTEN "${scene.schema}:%`]);

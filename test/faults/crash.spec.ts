@@ -59,7 +59,7 @@ describe('faults: crashes and hung workers', () => {
     const bound = LEASE_MS + LEASE_MS / 2 + 1500;
     for (const job of recovered) {
       expect(job.status).toBe('completed');
-      expect(job.result.pid).toBe(survivor.pid);
+      expect(job.result?.pid).toBe(survivor.pid);
       expect(job.attempts).toBe(2); // the recovery counted as an attempt
       expect(job.finished_at!.getTime() - killedAt.getTime()).toBeLessThan(bound);
     }
@@ -189,7 +189,7 @@ describe('faults: crashes and hung workers', () => {
     expect((await scene.jobs(after)).map((j) => j.status)).toEqual(['completed', 'completed', 'completed']);
     const hungEvents = await scene.ledger('job_id = $1', [hung]);
     expect(hungEvents.map((e) => e.event)).toEqual(['start', 'abort', 'end']);
-    expect(hungEvents[1].detail.reason).toBe('JobTimeoutError');
+    expect(hungEvents[1].detail?.reason).toBe('JobTimeoutError');
     const starts = await scene.ledger("event = 'start' AND job_id = ANY($1::bigint[])", [after]);
     for (const start of starts) expect(start.at.getTime()).toBeGreaterThanOrEqual(hungEvents[2].at.getTime());
 

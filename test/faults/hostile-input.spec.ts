@@ -227,7 +227,11 @@ describe('faults: hostile input', () => {
         InvalidJobOptionError,
         () => queue.enqueue('fault.echo', {}, options as never),
         client === undefined
-          ? () => queue.enqueueMany([{ type: 'fault.echo', payload: {} }, { type: 'fault.echo', payload: {}, ...jobOptions } as never])
+          ? () =>
+              queue.enqueueMany([
+                { type: 'fault.echo', payload: {} },
+                { type: 'fault.echo', payload: {}, ...jobOptions },
+              ])
           : undefined,
       ).catch((error: Error) => {
         throw new Error(`${name}: ${error.message}`);
@@ -335,7 +339,7 @@ describe('faults: hostile input', () => {
     ] as const) {
       @Injectable()
       class HostileHandlers {
-        @JobHandler(type, options as never)
+        @JobHandler(type, options)
         async handle() {}
       }
       const booted = startQueueApp(scene.db, { providers: [HostileHandlers], worker: { concurrency: 2 } });

@@ -11,6 +11,7 @@ import { Fleet, Gates } from './support/fleet';
 import { analyzeLedger, expectHealthy, installAudit, installLedger } from './support/ledger';
 import { OwnedPostgres } from './support/owned-postgres';
 import { note } from './support/scene';
+import { rejectionOf } from '../support/jobs';
 
 describe('faults: PostgreSQL restarts and absences', () => {
   let pg: OwnedPostgres;
@@ -58,7 +59,7 @@ describe('faults: PostgreSQL restarts and absences', () => {
     const attempt = Test.createTestingModule({
       imports: [PgQueueModule.forRoot({ connectionString: url, schema: 'wrong_password', worker: { enabled: false } })],
     }).compile();
-    const error = await attempt.catch((e) => e);
+    const error = await rejectionOf(attempt);
     expect(error).toBeInstanceOf(DatabaseAccessError);
     expect(error.message).toMatch(/password authentication failed for user "postgres" \(SQLSTATE 28P01\)/);
     expect(error.message).not.toContain('not-the-password');

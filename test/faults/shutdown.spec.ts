@@ -65,7 +65,7 @@ describe('faults: SIGTERM', () => {
     expect(Date.now() - releasedAt).toBeLessThan(3000);
     for (const job of await scene.jobs(running)) {
       expect(job).toMatchObject({ status: 'completed', attempts: 1 });
-      expect(job.result.pid).toBe(draining.pid);
+      expect(job.result?.pid).toBe(draining.pid);
     }
     const followUps = await scene.db.query(`SELECT id FROM "${scene.schema}".jobs WHERE type = 'fault.other' AND payload ? 'after'`);
     expect(followUps).toHaveLength(2);
@@ -111,7 +111,7 @@ describe('faults: SIGTERM', () => {
     await scene.settled(held, 10_000);
     for (const [i, job] of (await scene.jobs(held)).entries()) {
       expect(job).toMatchObject({ status: 'completed', attempts: handedBack[i].attempts + 1 });
-      expect(job.result.pid).toBe(next.pid);
+      expect(job.result?.pid).toBe(next.pid);
     }
     const report = await scene.analyze();
     expectHealthy(report, { duplicatesAllowed: held });

@@ -71,7 +71,7 @@ describe('group commit of concurrent enqueues', () => {
         Array.from({ length: 64 }, (_, i) => app.queue.enqueue('batch.job', poisoned(i) ? { poison: true } : { i })),
       );
       expect(results.map((r) => r.status)).toEqual(Array.from({ length: 64 }, (_, i) => (poisoned(i) ? 'rejected' : 'fulfilled')));
-      expect((results[4] as PromiseRejectedResult).reason.message).toBe('poisoned job refused');
+      expect(((results[4] as PromiseRejectedResult).reason as Error).message).toBe('poisoned job refused');
       const ids = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.id] : []));
       inCallOrder(ids);
       expect(await storedIds()).toEqual(ids);

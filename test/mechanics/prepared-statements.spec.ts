@@ -77,7 +77,8 @@ describe('prepared statements', () => {
 
   it("plans each statement once and never JIT-compiles on the module's own connections, leaving an application's pool as it is", async () => {
     const settings = async (pool: Pool) =>
-      (await pool.query("SELECT current_setting('plan_cache_mode') AS plan, current_setting('jit') AS jit")).rows[0];
+      (await pool.query<{ plan: string; jit: string }>("SELECT current_setting('plan_cache_mode') AS plan, current_setting('jit') AS jit"))
+        .rows[0];
     const own = await apps.start(db, { worker: { enabled: false } });
     const { app, counting } = await appOnOneConnection(apps, db);
     const plain = new Pool({ connectionString: db.url, max: 1 });

@@ -33,6 +33,9 @@ const fencedWrites: Array<[keyof QueueSql, string]> = [
   ['snoozeJob', `1, '00000000-0000-4000-8000-000000000001', 1000, 0, NULL, 'e'`],
 ];
 
+/** A row of `EXPLAIN (FORMAT JSON)`. */
+type ExplainRow = { 'QUERY PLAN': Array<{ Plan: PlanNode }> };
+
 describe('query plans', () => {
   let db: TestDatabase;
   let pool: Pool;
@@ -60,7 +63,7 @@ describe('query plans', () => {
 
   it.each(fencedWrites)('%s reaches the jobs it writes through the primary key, never by scanning running jobs', async (name, args) => {
     await client.query(`PREPARE ${name} AS ${sql[name]}`);
-    const { rows } = await client.query(`EXPLAIN (FORMAT JSON) EXECUTE ${name}(${args})`);
+    const { rows } = await client.query<ExplainRow>(`EXPLAIN (FORMAT JSON) EXECUTE ${name}(${args})`);
     const scans = jobsScans(rows[0]['QUERY PLAN'][0].Plan);
     // Other scans (a serial queue's next head) may use their own indexes; none reads all running jobs or the table.
     expect(scans).toContain('Index Scan using jobs_pkey');
@@ -69,7 +72,7 @@ describe('query plans', () => {
 
   it("finds expired leases through the rescuer's index", async () => {
     await client.query(`PREPARE rescue AS ${sql.rescueExpiredJobs}`);
-    const { rows } = await client.query(`EXPLAIN (FORMAT JSON) EXECUTE rescue(100, 'expired', 'n', 'e')`);
+    const { rows } = await client.query<ExplainRow>(`EXPLAIN (FORMAT JSON) EXECUTE rescue(100, 'expired', 'n', 'e')`);
     expect(jobsScans(rows[0]['QUERY PLAN'][0].Plan)).toContain('Index Scan using jobs_lease_idx');
   });
 });

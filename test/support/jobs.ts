@@ -71,3 +71,16 @@ export async function countJobs(db: TestDatabase, where = 'true', params: unknow
   const [{ n }] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${jobsTable(db)} WHERE ${where}`, params);
   return n;
 }
+
+/** What a rejected promise rejected with, typed for assertions on `message`, `cause` and `code`. */
+export type Rejection = Error & { cause?: unknown; code?: string };
+
+/** The error a promise rejects with; fails the test when it resolves instead. */
+export async function rejectionOf(promise: Promise<unknown>): Promise<Rejection> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Rejection;
+  }
+  throw new Error('Expected the promise to reject, and it resolved.');
+}

@@ -32,7 +32,7 @@ export class OwnedPostgres {
     const url = await new Promise<string>((resolve, reject) => {
       let buffered = '';
       const onData = (chunk: Buffer) => {
-        buffered += chunk;
+        buffered += chunk.toString();
         const match = /^url (\S+)$/m.exec(buffered);
         if (match) {
           child.stdout?.off('data', onData);

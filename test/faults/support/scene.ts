@@ -32,7 +32,7 @@ export interface Scene {
       status: string;
       attempts: number;
       locked_by: string | null;
-      result: any;
+      result: { pid?: number } | null;
       last_error: string | null;
       lease_expires_at: Date | null;
       finished_at: Date | null;
@@ -51,7 +51,7 @@ export interface Scene {
       token: string | null;
       pid: number;
       event: string;
-      detail: any;
+      detail: Record<string, unknown> | null;
       at: Date;
     }>
   >;
