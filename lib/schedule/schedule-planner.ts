@@ -2,7 +2,7 @@ import type { ScheduleRow } from '../db/job-row';
 import { CronExpression } from './cron-expression';
 
 /** A slot fired more than this late counts as missed (no process was up to fire it in time). */
-export const MISSED_AFTER_MS = 60_000;
+const MISSED_AFTER_MS = 60_000;
 /** Bounds the walk over slots missed during a long outage. */
 const MAX_STEPS = 100_000;
 

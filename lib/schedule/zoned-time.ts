@@ -2,7 +2,7 @@ import { InvalidScheduleError } from '../errors';
 import { messages } from '../errors/messages';
 
 /** A wall-clock reading in some time zone. Months are 1-12. */
-export interface WallTime {
+interface WallTime {
   year: number;
   month: number;
   day: number;
@@ -25,7 +25,7 @@ export function validateTimeZone(timeZone: unknown): string {
 }
 
 /** The wall-clock time at instant `ms` in `timeZone`. */
-export function wallTimeAt(ms: number, timeZone: string): WallTime {
+function wallTimeAt(ms: number, timeZone: string): WallTime {
   const parts: Record<string, number> = {};
   for (const part of formatter(timeZone).formatToParts(new Date(ms))) {
     if (part.type !== 'literal') parts[part.type] = Number(part.value);

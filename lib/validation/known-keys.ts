@@ -6,7 +6,7 @@ export function nearEnough(key: string): number {
 }
 
 /** The name in `names` nearest to `key`, if it is near enough to be what was meant. */
-export function nearestName(key: string, names: Iterable<string>): string | undefined {
+function nearestName(key: string, names: Iterable<string>): string | undefined {
   let best: { name: string; distance: number } | undefined;
   for (const name of names) {
     const distance = editDistance(key.toLowerCase(), name.toLowerCase());

@@ -5,7 +5,7 @@ import type { JobContext, JobInfo } from '../interfaces';
 
 const MAX_STAGE_CHARS = 500;
 /** Snoozes are bounded: a job that wants to wait longer should be enqueued with runAt. */
-export const MAX_SNOOZE_MS = 7 * 24 * 3600 * 1000;
+const MAX_SNOOZE_MS = 7 * 24 * 3600 * 1000;
 
 /** The `ctx` a handler receives. Progress goes to a buffer that the worker flushes in batches. */
 export class JobExecutionContext implements JobContext {

@@ -72,7 +72,7 @@ export class WorkerPool implements SlotLender {
     private readonly listener: PgListener,
     private readonly registry: HandlerRegistry,
     private readonly options: ResolvedWorkerOptions,
-    private readonly maxPayloadBytes: number,
+    maxPayloadBytes: number,
     retention: ResolvedRetention,
   ) {
     this.prefetch = new Prefetch(options.prefetch);
