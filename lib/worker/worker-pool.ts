@@ -39,7 +39,7 @@ type State = 'idle' | 'running' | 'stopping' | 'stopped';
 
 /**
  * Claims jobs for the types this process handles and runs them, up to the worker's and each handler's
- * concurrency. Wakes on NOTIFY, on a finished job and on the poll floor; stops in the order DESIGN.md §2 gives.
+ * concurrency. Wakes on NOTIFY, on a finished job and on the poll floor; stops in the order docs/ARCHITECTURE.md (Wiring) gives.
  */
 export class WorkerPool implements SlotLender {
   /** A random id per process start, so a restarted process never passes for its predecessor. */

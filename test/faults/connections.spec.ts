@@ -144,7 +144,7 @@ describe('faults: connections', () => {
   // Was a defect (fix: /tmp/fault-fixes/control-plane-pool.patch, applied in the working tree): heartbeats and lease
   // recovery ran on the application's pool, the one handlers use. Handlers holding every pooled connection for
   // longer than a lease starved the heartbeat; the leases expired and another worker ran all 8 jobs a second time
-  // while the first runs were still going (8 duplicates, 8 overlaps). PITFALLS.md: keep the control plane apart.
+  // while the first runs were still going (8 duplicates, 8 overlaps). Heartbeats keep a pool of their own for that reason.
   it('handlers holding every pooled connection longer than a lease: heartbeats still get through, nothing runs twice', async () => {
     const LEASE_MS = 1000;
     await scene.fleet.start({ POOL_MAX: 3, CONCURRENCY: 8, LEASE_MS });
