@@ -1,6 +1,7 @@
 // The library's own claim, exactly as its workers run it (schema 'pgqueue', the default): ClaimStore.claim on a pool
 // the library creates itself, with its prepared statement and session settings.
 import { ClaimStore } from '../../dist/db/stores/claim-store';
+import { OutcomeStore } from '../../dist/db/stores/outcome-store';
 import { StatementRunner } from '../../dist/db/statement-runner';
 import { QueueDatabase } from '../../dist/db/queue-database';
 import { createApp, JOB_TYPE } from './adapters/nestjs-pgqueue';
@@ -15,6 +16,8 @@ export interface ClaimCase {
   finished: number;
   /** Serial queues each held by a running job, with a backlog of 2 pending jobs. */
   busyQueues?: number;
+  /** Jobs claimed and completed, a batch at a time as a worker does, after the VACUUM and before the measured claims. */
+  drainedFirst?: number;
 }
 
 export interface ClaimResult extends ClaimCase, Storage {
@@ -30,20 +33,25 @@ export function claimCases(): ClaimCase[] {
     { label: '1M pending', pending: 1_000_000, finished: 0 },
     { label: '10k pending + 1M finished kept', pending: 10_000, finished: 1_000_000 },
     { label: '10k pending + 100k busy serial queues, 2 waiting in each', pending: 10_000, finished: 0, busyQueues: 100_000 },
+    { label: '200k pending, after 150k of them were drained (no VACUUM since)', pending: 200_000, finished: 0, drainedFirst: 150_000 },
   ];
 }
 
 /**
  * Claim time of nestjs-pgqueue as its table grows: for each case the jobs table is filled directly with SQL
  * (pending rows, and finished rows as the worker leaves them), vacuumed and analyzed as autovacuum would, then
- * ClaimStore.claim of dist/ claims a batch `count` times (committed, as a worker does).
+ * ClaimStore.claim of dist/ claims a batch `count` times (committed, as a worker does). A case with `drainedFirst`
+ * first claims and completes that many jobs with the worker's own statements, without a VACUUM: what a claim costs
+ * in the middle of a long drain, when the index still holds the entries of every job claimed since.
  */
 export async function measureClaims(url: string, cases: ClaimCase[], log: (line: string) => void): Promise<ClaimResult[]> {
   await (await createApp(url)).close(); // migrates the schema, as any application start does
   const schema = 'pgqueue';
   const pool = benchPool(url, 1);
   const queueDb = QueueDatabase.fromConnectionString(url, schema);
-  const store = new ClaimStore(queueDb, new StatementRunner(queueDb));
+  const statements = new StatementRunner(queueDb);
+  const store = new ClaimStore(queueDb, statements);
+  const outcomes = new OutcomeStore(queueDb, statements);
   const sql = queueDb.sql;
   const results: ClaimResult[] = [];
   try {
@@ -76,6 +84,10 @@ export async function measureClaims(url: string, cases: ClaimCase[], log: (line:
           workerId: 'bench-claims',
           leaseMs: 30_000,
         });
+      for (let drained = 0; drained < (c.drainedFirst ?? 0); drained += CLAIMS.batch) {
+        const rows = await claim();
+        await outcomes.complete(rows.map((row) => ({ id: row.id, token: row.claim_token, result: 'null', stage: null })));
+      }
       for (let i = 0; i < 8; i++) await claim(); // warm-up: the plan cache settles after 5 runs of a prepared statement
       const times: number[] = [];
       for (let i = 0; i < CLAIMS.count; i++) {

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 export const now = () => performance.now();
@@ -68,5 +68,49 @@ export class PeakRss {
     const sampled = Math.max(this.sampled, process.memoryUsage.rss());
     const peak = this.kernelPeak ? Math.max(sampled, vmHwmKb() * 1024) : sampled;
     return peak / (1024 * 1024);
+  }
+}
+
+/** Clock ticks per second of /proc's utime and stime (USER_HZ): 100 on every Linux this runs on. */
+const USER_HZ = 100;
+
+/** CPU seconds used so far by each process of the local PostgreSQL server (every `postgres` process), by pid. */
+function postgresCpuByPid(): Map<number, number> {
+  const cpu = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // "pid (comm) state ...": comm may hold spaces, so read after its closing parenthesis.
+      const close = stat.lastIndexOf(')');
+      if (stat.slice(stat.indexOf('(') + 1, close) !== 'postgres') continue;
+      const fields = stat.slice(close + 2).split(' ');
+      cpu.set(Number(entry), (Number(fields[11]) + Number(fields[12])) / USER_HZ);
+    } catch {
+      // the process ended while we read
+    }
+  }
+  return cpu;
+}
+
+/**
+ * CPU the local PostgreSQL server spent between start() and stop(), in seconds, read from /proc for all its processes
+ * (backends, WAL writer, checkpointer, autovacuum): what the database pays for the work, whoever asked for it. A
+ * process that ends in between is not counted, so connections must stay open until stop(). NaN when /proc shows no
+ * PostgreSQL process (a server on another machine).
+ */
+export class PostgresCpu {
+  private before = new Map<number, number>();
+
+  start(): void {
+    this.before = postgresCpuByPid();
+  }
+
+  stop(): number {
+    const after = postgresCpuByPid();
+    if (after.size === 0) return NaN;
+    let seconds = 0;
+    for (const [pid, used] of after) seconds += used - (this.before.get(pid) ?? 0);
+    return seconds;
   }
 }

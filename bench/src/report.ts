@@ -38,7 +38,14 @@ const n0 = (v: number) => Math.round(v).toLocaleString('en-US');
 const n1 = (v: number) => v.toFixed(1);
 const n2 = (v: number) => v.toFixed(2);
 
-const ROWS: Array<{ metric: keyof Metrics; label: string; higherIsBetter: boolean; format: (v: number) => string }> = [
+const ROWS: Array<{
+  metric: keyof Metrics;
+  label: string;
+  higherIsBetter: boolean;
+  format: (v: number) => string;
+  /** A figure of the PostgreSQL server: meaningless for a queue on Redis. */
+  postgresOnly?: boolean;
+}> = [
   { metric: 'enqueue_single', label: `enqueue_single: ${n0(SIZES.single)}, one at a time (jobs/s)`, higherIsBetter: true, format: n0 },
   {
     metric: 'enqueue_concurrent',
@@ -57,6 +64,13 @@ const ROWS: Array<{ metric: keyof Metrics; label: string; higherIsBetter: boolea
     label: `drain: ${n0(SIZES.single + SIZES.concurrent + SIZES.bulk)} jobs at concurrency ${SIZES.drainConcurrency} (jobs/s)`,
     higherIsBetter: true,
     format: n0,
+  },
+  {
+    metric: 'drain_pg_cpu_us_per_job',
+    label: 'drain: PostgreSQL server CPU per job (us)',
+    higherIsBetter: false,
+    format: n0,
+    postgresOnly: true,
   },
   { metric: 'latency_p50', label: 'latency p50, enqueue to handler start (ms)', higherIsBetter: false, format: n2 },
   { metric: 'latency_p95', label: 'latency p95 (ms)', higherIsBetter: false, format: n2 },
@@ -88,14 +102,14 @@ export function renderReport(data: RunData): { console: string; markdown: string
 
   const main = table(
     ['scenario', ...data.systems.map((s) => (s.backend === 'redis' ? `${s.name}, reference` : s.name)), 'best PostgreSQL peer'],
-    ROWS.map(({ metric, label, higherIsBetter, format }) => {
+    ROWS.map(({ metric, label, higherIsBetter, format, postgresOnly }) => {
       const top = best(metric, higherIsBetter);
       const topValue = top?.metrics[metric];
       return [
         label,
         ...data.systems.map((s) => {
           const v = s.metrics[metric];
-          if (v === undefined) return 'n/a';
+          if (v === undefined || (postgresOnly && s.backend === 'redis')) return 'n/a';
           return topValue ? `${format(v)} (${n2(v / topValue)}x)` : format(v);
         }),
         top ? top.name : 'n/a',
@@ -112,16 +126,15 @@ export function renderReport(data: RunData): { console: string; markdown: string
   );
 
   if (subject && redis) {
-    const rows = ROWS.filter((r) => subject.metrics[r.metric] !== undefined && redis.metrics[r.metric] !== undefined).map((r) => [
-      r.label,
-      `${n2(subject.metrics[r.metric]! / redis.metrics[r.metric]!)}x`,
-    ]);
+    const rows = ROWS.filter(
+      (r) => !r.postgresOnly && subject.metrics[r.metric] !== undefined && redis.metrics[r.metric] !== undefined,
+    ).map((r) => [r.label, `${n2(subject.metrics[r.metric]! / redis.metrics[r.metric]!)}x`]);
     sections.push(
       `### ${SUBJECT} against ${redis.name} (the reference line)\n\n${table(['scenario', `${SUBJECT} / ${redis.name}`], rows)}`,
     );
   }
 
-  if (subject) sections.push(`## Targets of issue 5, part 2 (this run)\n\n${targets(subject.metrics, peers)}`);
+  if (subject) sections.push(`## Targets (this run)\n\n${targets(subject.metrics, peers)}`);
 
   if (data.floors.length > 0) {
     const rows: Array<[string, keyof FloorResult, keyof Metrics]> = [
@@ -163,7 +176,8 @@ export function renderReport(data: RunData): { console: string; markdown: string
     sections.push(
       `## ${SUBJECT}: claim time as the table grows\n\nMedian of ${CLAIMS.count} claims of a batch of ${CLAIMS.batch}, each its own ` +
         `committed statement, run as a worker runs it: ClaimStore.claim of dist/ on a pool the library created. The table is filled with SQL, then ` +
-        `VACUUM (ANALYZE) as autovacuum would.\n\n` +
+        `VACUUM (ANALYZE) as autovacuum would. The drained case then claims and completes jobs a batch at a time with the worker's own ` +
+        `statements, without a VACUUM, before the measured claims: a claim in the middle of a long drain.\n\n` +
         table(
           ['jobs table', 'claim median (ms)', 'claim p95 (ms)', 'table (MB)', 'indexes (MB)'],
           data.claims.map((c) => [c.label, n2(c.medianMs), n2(c.p95Ms), n1(c.tableMb), n1(c.indexMb)]),
@@ -226,6 +240,9 @@ export function renderReport(data: RunData): { console: string; markdown: string
     `This server runs with autovacuum=${data.server.autovacuum}. ${data.server.autovacuum === 'off' ? 'So that no system is measured on a table PostgreSQL has never analyzed, ' : ''}` +
       `the harness runs one ANALYZE of the database before the drain and before the latency scenario (an auto-analyze would have run by then), the same for every system.`,
     `Peak RSS: the kernel's high-water mark (VmHWM), reset just before the drain, with 20 ms sampling as a fallback.`,
+    `PostgreSQL server CPU per drained job: user and system CPU of every \`postgres\` process (backends, WAL writer, checkpointer, autovacuum), ` +
+      `read from /proc just before the worker starts and once the queue reports nothing unfinished, divided by the jobs drained. The server runs on ` +
+      `the same machine; a process that exits in between is not counted.`,
     `Peers are the bench package's own dependencies (bench/package.json). pg-boss is pinned to 12.35.0: 12.38.0, the latest, needs ` +
       `rrule-temporal ^2.2.8, which this registry mirror does not have (12.36 and 12.37 are not on it). graphile-worker 0.18 and pg-boss 12 ` +
       `declare Node >= 22 in "engines"; they ran on Node ${data.machine.node} here without complaint.`,
@@ -272,6 +289,12 @@ function targets(s: Metrics, peers: RunData['systems']): string {
   add('latency p50 below every PostgreSQL peer', ratio(s.latency_p50, bestOf('latency_p50', false)), x, (v) => v < 1);
   add('latency p99 below every PostgreSQL peer', ratio(s.latency_p99, bestOf('latency_p99', false)), x, (v) => v < 1);
   add('peak RSS no higher than graphile-worker', ratio(s.peak_rss_mb, graphile.peak_rss_mb), x, (v) => v <= 1);
+  add(
+    'drain: PostgreSQL CPU per job within 1.3x of graphile-worker',
+    ratio(s.drain_pg_cpu_us_per_job, graphile.drain_pg_cpu_us_per_job),
+    x,
+    (v) => v <= 1.3,
+  );
   return table(
     ['target', 'measured', 'met'],
     rows.map(([t, v, met]) => [t, v, met === undefined ? 'n/a' : met ? 'yes' : 'NO']),

@@ -1,5 +1,5 @@
 import type { BenchPayload, OnJob, QueueAdapter } from './adapter';
-import { concurrently, deferred, now, PeakRss, percentile, sleep, within } from './measure';
+import { concurrently, deferred, now, PeakRss, percentile, PostgresCpu, sleep, within } from './measure';
 
 /** BENCH_QUICK=1 divides the job counts by 10: a smoke test of the harness, not a measurement. */
 const scaleDown = process.env.BENCH_QUICK === '1' ? 10 : 1;
@@ -20,6 +20,7 @@ export type Metric =
   | 'enqueue_concurrent'
   | 'enqueue_bulk'
   | 'drain'
+  | 'drain_pg_cpu_us_per_job'
   | 'latency_p50'
   | 'latency_p95'
   | 'latency_p99'
@@ -54,6 +55,8 @@ export interface DrainResult {
   seconds: number;
   firstJobMs: number;
   peakRssMb: number;
+  /** PostgreSQL server CPU per drained job, in microseconds (NaN when the server is not local). */
+  pgCpuUsPerJob: number;
 }
 
 /**
@@ -71,6 +74,8 @@ export async function drain(adapter: QueueAdapter, total: number, concurrency: n
   };
   const rss = new PeakRss();
   rss.start();
+  const pgCpu = new PostgresCpu();
+  pgCpu.start();
   const start = now();
   try {
     await adapter.startWorker(concurrency, dispatch.onJob);
@@ -84,7 +89,8 @@ export async function drain(adapter: QueueAdapter, total: number, concurrency: n
     dispatch.current = () => {};
   }
   const seconds = (now() - start) / 1000;
-  return { jobsPerSec: total / seconds, seconds, firstJobMs: firstJobAt - start, peakRssMb: rss.stop() };
+  const pgCpuUsPerJob = (pgCpu.stop() * 1e6) / total;
+  return { jobsPerSec: total / seconds, seconds, firstJobMs: firstJobAt - start, peakRssMb: rss.stop(), pgCpuUsPerJob };
 }
 
 /** Into the idle, running worker: one job every 10 ms; enqueue-to-handler-start times in ms. */
@@ -157,8 +163,10 @@ export async function runSuite(adapter: QueueAdapter, log: (line: string) => voi
     metrics.drain = result.jobsPerSec;
     metrics.peak_rss_mb = result.peakRssMb;
     metrics.drain_first_job_ms = result.firstJobMs;
+    if (Number.isFinite(result.pgCpuUsPerJob)) metrics.drain_pg_cpu_us_per_job = result.pgCpuUsPerJob;
     log(
-      `  drain               ${result.jobsPerSec.toFixed(0)} jobs/s (${enqueued} jobs in ${result.seconds.toFixed(2)} s, peak RSS ${result.peakRssMb.toFixed(0)} MB)`,
+      `  drain               ${result.jobsPerSec.toFixed(0)} jobs/s (${enqueued} jobs in ${result.seconds.toFixed(2)} s, peak RSS ${result.peakRssMb.toFixed(0)} MB, ` +
+        `PostgreSQL CPU ${result.pgCpuUsPerJob.toFixed(0)} us/job)`,
     );
   });
   if (drained) {
