@@ -20,6 +20,7 @@ export interface ResolvedWorkerOptions {
   leaseMs: number;
   pollIntervalMs: number;
   shutdownTimeoutMs: number;
+  synchronousCommit: boolean;
 }
 
 /** Retention with every default filled in. */
@@ -34,6 +35,8 @@ export interface ResolvedModuleOptions {
   pooler?: 'transaction';
   /** Where the listener connects instead of through the pool. */
   listenConnectionString?: string;
+  /** The worker's own statements commit asynchronously: `!worker.synchronousCommit`. */
+  asyncWorkerCommits: boolean;
   queryTimeoutMs: number;
   /** undefined: wait for PostgreSQL as long as it takes. */
   connectTimeoutMs: number | undefined;
@@ -56,6 +59,7 @@ export function resolveModuleOptions(options: PgQueueModuleOptions): ResolvedMod
   quoteSchema(schema);
   const pooler = poolerOption(options.pooler);
   const concurrency = integer('worker.concurrency', worker.concurrency ?? 10, 1, 10_000);
+  const synchronousCommit = flag('worker.synchronousCommit', worker.synchronousCommit ?? false);
   return {
     schema,
     migrate: flag('migrate', options.migrate ?? true),
@@ -63,6 +67,7 @@ export function resolveModuleOptions(options: PgQueueModuleOptions): ResolvedMod
     preparedStatements: preparedStatementsFor(options.preparedStatements, pooler),
     pooler,
     listenConnectionString: optionalConnectionString('listenConnectionString', options.listenConnectionString),
+    asyncWorkerCommits: !synchronousCommit,
     queryTimeoutMs: integer('queryTimeoutMs', options.queryTimeoutMs ?? 30_000, 100),
     connectTimeoutMs: options.connectTimeoutMs == null ? undefined : integer('connectTimeoutMs', options.connectTimeoutMs, 0),
     worker: {
@@ -72,6 +77,7 @@ export function resolveModuleOptions(options: PgQueueModuleOptions): ResolvedMod
       leaseMs: integer('worker.leaseMs', worker.leaseMs ?? 30_000, 500),
       pollIntervalMs: integer('worker.pollIntervalMs', worker.pollIntervalMs ?? 1000, 10),
       shutdownTimeoutMs: integer('worker.shutdownTimeoutMs', worker.shutdownTimeoutMs ?? 10_000, 0),
+      synchronousCommit,
     },
     retention: resolveRetention(retention),
   };

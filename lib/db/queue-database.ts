@@ -22,6 +22,8 @@ export interface ConnectionMode {
   pooler?: 'transaction';
   /** A direct connection for the listener, bypassing the pooler. */
   listenConnectionString?: string;
+  /** The worker's claims, completions, heartbeats and progress commit asynchronously (see WorkerCommitOptions). */
+  asyncWorkerCommits?: boolean;
 }
 
 /**
@@ -53,7 +55,7 @@ export class QueueDatabase {
     private readonly mode: ConnectionMode = {},
   ) {
     this.quotedSchema = quoteSchema(schema);
-    this.sql = queueSql(this.quotedSchema);
+    this.sql = queueSql(this.quotedSchema, { asyncWorkerCommits: mode.asyncWorkerCommits ?? false });
     this.channels = channelsFor(schema);
     // Without a listener, an idle client dropped by the server crashes the process (node-postgres #1700).
     pool.on('error', this.onPoolError);

@@ -1,6 +1,6 @@
 import { adminSql } from './sql/admin-sql';
 import { claimSql } from './sql/claim-sql';
-import { sqlFragments } from './sql/fragments';
+import { sqlFragments, type WorkerCommitOptions } from './sql/fragments';
 import { insertSql } from './sql/insert-sql';
 import { maintenanceSql } from './sql/maintenance-sql';
 import { outcomeSql } from './sql/outcome-sql';
@@ -12,8 +12,8 @@ import { scheduleSql } from './sql/schedule-sql';
  * Ids travel as text (never JS numbers) so int8 stays exact whatever type parsers the pool has.
  * Worker writes about a running job are fenced: they change nothing unless the claim token still matches.
  */
-export function queueSql(quotedSchema: string) {
-  const fragments = sqlFragments(quotedSchema);
+export function queueSql(quotedSchema: string, commits: WorkerCommitOptions = { asyncWorkerCommits: false }) {
+  const fragments = sqlFragments(quotedSchema, commits);
   return {
     ...insertSql(fragments),
     ...claimSql(fragments),

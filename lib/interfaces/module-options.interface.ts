@@ -20,6 +20,13 @@ export interface WorkerOptions {
   pollIntervalMs?: number;
   /** On shutdown, how long running jobs may take before their signals are aborted and they are handed back. @default 10000 */
   shutdownTimeoutMs?: number;
+  /**
+   * Whether the worker's claims, completions, heartbeats and progress wait for their WAL to reach disk before they
+   * return. By default they do not (synchronous_commit off for those transactions only): a PostgreSQL crash can then
+   * undo up to about the last 0.6 s of them, and the jobs concerned run again once their leases expire, as
+   * at-least-once delivery allows. Enqueues, failures, snoozes and every other write always wait. @default false
+   */
+  synchronousCommit?: boolean;
 }
 
 /**

@@ -28,6 +28,7 @@ const WORKER_OPTIONS: OptionNames<WorkerOptions> = {
   leaseMs: true,
   pollIntervalMs: true,
   shutdownTimeoutMs: true,
+  synchronousCommit: true,
 };
 const RETENTION_OPTIONS: OptionNames<RetentionOptions> = { completedMs: true, failedMs: true, cancelledMs: true, pruneIntervalMs: true };
 const OPTION_LEVELS: ReadonlyArray<[path: string, names: object]> = [

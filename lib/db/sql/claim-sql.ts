@@ -1,7 +1,7 @@
 import type { SqlFragments } from './fragments';
 
 /** Claiming jobs for a worker. */
-export function claimSql({ jobs, queues, paused, claimedColumns, notifyIfAny }: SqlFragments) {
+export function claimSql({ jobs, queues, paused, claimedColumns, notifyIfAny, workerCommit }: SqlFragments) {
   return {
     /**
      * $1 handled types, $2 their default max attempts, $3 batch size, $4 worker id, $5 lease (ms), $6 events channel,
@@ -56,7 +56,7 @@ export function claimSql({ jobs, queues, paused, claimedColumns, notifyIfAny }: 
          WHERE j.id = c.id AND d.type = j.type
         RETURNING ${claimedColumns}
       )
-      SELECT claimed.* FROM claimed, (${notifyIfAny('claimed', '$6')}) n
+      SELECT claimed.* FROM claimed, (${notifyIfAny('claimed', '$6')}) n${workerCommit}
        ORDER BY priority DESC, run_at, id::bigint`,
   };
 }

@@ -1,5 +1,15 @@
+/** How the worker's own statements commit. */
+export interface WorkerCommitOptions {
+  /**
+   * Claims, completions, heartbeats and progress commit without waiting for their WAL to reach disk
+   * (synchronous_commit off for that transaction only). A server crash can then undo the last fraction of a second of
+   * them: those jobs run again once their leases expire, which at-least-once delivery allows. Enqueues always wait.
+   */
+  asyncWorkerCommits: boolean;
+}
+
 /** The pieces the statements share: table names, column lists, and CTE fragments. The schema is quoted once, by the caller. */
-export function sqlFragments(quotedSchema: string) {
+export function sqlFragments(quotedSchema: string, { asyncWorkerCommits }: WorkerCommitOptions) {
   const jobs = `${quotedSchema}.jobs`;
   const queues = `${quotedSchema}.serial_queues`;
   const paused = `${quotedSchema}.paused_types`;
@@ -10,6 +20,9 @@ export function sqlFragments(quotedSchema: string) {
   const claimedColumns = `j.id::text AS id, j.type, j.queue, j.priority, j.payload, j.progress, j.stage, j.attempts,
     j.max_attempts, j.run_at, j.created_at, j.started_at, j.claim_token`;
   const released = 'claim_token = NULL, lease_expires_at = NULL, locked_by = NULL';
+  // Joined into the FROM list of a worker statement's final SELECT: set_config(..., true) lasts for the statement's
+  // own transaction, so it is safe behind a transaction pooler and never leaks to the next statement on the connection.
+  const workerCommit = asyncWorkerCommits ? `, (SELECT set_config('synchronous_commit', 'off', true)) async_commit` : '';
   // The claimed job `j` has used its last attempt: a failure, an interruption or an expired lease now ends it.
   const attemptsExhausted = 'j.attempts >= j.max_attempts';
   // Runs pg_notify at most once, only when the named CTE produced a row; the count keeps the CTE evaluated.
@@ -54,7 +67,7 @@ export function sqlFragments(quotedSchema: string) {
   const completion = (change: string, eventsParam: string, newJobsParam: string) => `
       WITH completed AS (${change}), released AS (${releaseQueues('completed')}),
            unblocked AS (${unblockHeads('released', 'completed')})
-      SELECT completed.id FROM completed, (${notifyIfAny('completed', eventsParam)}) a, (${notifyIfAny('released', newJobsParam)}) b`;
+      SELECT completed.id FROM completed, (${notifyIfAny('completed', eventsParam)}) a, (${notifyIfAny('released', newJobsParam)}) b${workerCommit}`;
   // Up to $4 jobs of one final status that finished at least `retentionParam` ms ago, oldest first, through that
   // status's partial index (jobs_completed_idx...): the literal status is what lets the planner use it.
   const pastRetention = (status: string, retentionParam: string) => `
@@ -74,6 +87,7 @@ export function sqlFragments(quotedSchema: string) {
     claimedColumns,
     released,
     attemptsExhausted,
+    workerCommit,
     notifyIfAny,
     jobsDocument,
     payload,

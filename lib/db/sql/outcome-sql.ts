@@ -1,14 +1,26 @@
 import type { SqlFragments } from './fragments';
 
 /** What a worker writes about the jobs it holds, fenced by their claim tokens: heartbeats, progress, outcomes, hand-backs. */
-export function outcomeSql({ jobs, released, notifyIfAny, releaseQueues, unblockHeads, completion, attemptsExhausted }: SqlFragments) {
+export function outcomeSql({
+  jobs,
+  released,
+  notifyIfAny,
+  releaseQueues,
+  unblockHeads,
+  completion,
+  attemptsExhausted,
+  workerCommit,
+}: SqlFragments) {
   return {
     /** $1 ids, $2 tokens, $3 lease (ms). Returns the ids whose lease this worker still holds. */
     extendLeases: `
-      UPDATE ${jobs} j SET lease_expires_at = now() + $3::float8 * interval '1 millisecond'
-        FROM unnest($1::bigint[], $2::uuid[]) AS h(id, token)
-       WHERE j.id = h.id AND j.claim_token = h.token AND j.status = 'running'
-      RETURNING j.id::text AS id`,
+      WITH extended AS (
+        UPDATE ${jobs} j SET lease_expires_at = now() + $3::float8 * interval '1 millisecond'
+          FROM unnest($1::bigint[], $2::uuid[]) AS h(id, token)
+         WHERE j.id = h.id AND j.claim_token = h.token AND j.status = 'running'
+        RETURNING j.id::text AS id
+      )
+      SELECT extended.id FROM extended${workerCommit}`,
 
     /** $1 ids: those of them that were cancelled (a heartbeat that lost them tells a cancel from a rescue). */
     selectCancelled: `SELECT id::text AS id FROM ${jobs} WHERE id = ANY($1::bigint[]) AND status = 'cancelled'`,
@@ -21,7 +33,7 @@ export function outcomeSql({ jobs, released, notifyIfAny, releaseQueues, unblock
          WHERE j.id = p.id AND j.claim_token = p.token AND j.status = 'running'
         RETURNING j.id
       )
-      ${notifyIfAny('saved', '$5')}`,
+      SELECT n.count FROM (${notifyIfAny('saved', '$5')}) n${workerCommit}`,
 
     /**
      * $1 ids, $2 tokens, $3 results (JSON text), $4 last stages, $5 events channel, $6 new-jobs channel.
