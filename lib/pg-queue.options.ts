@@ -59,7 +59,7 @@ export function resolveModuleOptions(options: PgQueueModuleOptions): ResolvedMod
   quoteSchema(schema);
   const pooler = poolerOption(options.pooler);
   const concurrency = integer('worker.concurrency', worker.concurrency ?? 10, 1, 10_000);
-  const synchronousCommit = flag('worker.synchronousCommit', worker.synchronousCommit ?? false);
+  const synchronousCommit = flag('worker.synchronousCommit', worker.synchronousCommit ?? true);
   return {
     schema,
     migrate: flag('migrate', options.migrate ?? true),

@@ -22,9 +22,10 @@ export interface WorkerOptions {
   shutdownTimeoutMs?: number;
   /**
    * Whether the worker's claims, completions, heartbeats and progress wait for their WAL to reach disk before they
-   * return. By default they do not (synchronous_commit off for those transactions only): a PostgreSQL crash can then
-   * undo up to about the last 0.6 s of them, and the jobs concerned run again once their leases expire, as
-   * at-least-once delivery allows. Enqueues, failures, snoozes and every other write always wait. @default false
+   * return, as every PostgreSQL commit does by default. `false` commits them with synchronous_commit off (for those
+   * transactions only): less waiting where a flush is slow, but a PostgreSQL crash can then undo up to about the last
+   * 0.6 s of them, and the jobs concerned run again once their leases expire, as at-least-once delivery allows.
+   * Enqueues, failures, snoozes and every other write always wait. @default true
    */
   synchronousCommit?: boolean;
 }

@@ -44,7 +44,7 @@ describe('query plans', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    sql = queueSql(quoteIdent(db.schema), { asyncWorkerCommits: true }); // the statements the module runs by default
+    sql = queueSql(quoteIdent(db.schema));
     const app = await startQueueApp(db, { worker: { enabled: false } }); // migrates the schema
     await app.close();
     // Statistics taken while every job waits and none runs: what a queue table looks like after a quiet spell.

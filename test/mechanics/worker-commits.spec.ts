@@ -4,8 +4,9 @@ import { queueSql, type QueueSql } from '../../lib/db/queue-sql';
 import { createTestDatabase, quoteIdent, type TestDatabase } from '../support/database';
 import { startQueueApp, useQueueApps } from '../support/queue-app';
 
-// The worker's claims, completions, heartbeats and progress commit without waiting for the WAL flush
-// (synchronous_commit off for their own transaction); enqueues and every other write keep waiting.
+// With worker.synchronousCommit: false, the worker's claims, completions, heartbeats and progress commit without
+// waiting for the WAL flush (synchronous_commit off for their own transaction); enqueues and every other write keep
+// waiting. By default every statement waits.
 
 describe("the worker's commits", () => {
   let db: TestDatabase;
@@ -91,10 +92,10 @@ describe("the worker's commits", () => {
     expect((await settingInside(syncSql.completeJobs, [[job.id], [job.token], ['null'], [null], 'e', 'n'])).setting).toBe('on');
   });
 
-  it('is what the module runs by default, and worker.synchronousCommit: true turns it off', async () => {
+  it('is synchronous in the module by default; worker.synchronousCommit: false makes it asynchronous', async () => {
     const byDefault = await apps.start(db, { worker: { enabled: false } });
-    expect(byDefault.module.get(QueueDatabase).sql.claimJobs).toBe(asyncSql.claimJobs);
-    const synchronous = await apps.start(db, { worker: { enabled: false, synchronousCommit: true } });
-    expect(synchronous.module.get(QueueDatabase).sql.claimJobs).toBe(syncSql.claimJobs);
+    expect(byDefault.module.get(QueueDatabase).sql.claimJobs).toBe(syncSql.claimJobs);
+    const asynchronous = await apps.start(db, { worker: { enabled: false, synchronousCommit: false } });
+    expect(asynchronous.module.get(QueueDatabase).sql.claimJobs).toBe(asyncSql.claimJobs);
   });
 });

@@ -2,8 +2,9 @@
 export interface WorkerCommitOptions {
   /**
    * Claims, completions, heartbeats and progress commit without waiting for their WAL to reach disk
-   * (synchronous_commit off for that transaction only). A server crash can then undo the last fraction of a second of
-   * them: those jobs run again once their leases expire, which at-least-once delivery allows. Enqueues always wait.
+   * (synchronous_commit off for that transaction only; `worker.synchronousCommit: false`). A server crash can then undo
+   * the last fraction of a second of them: those jobs run again once their leases expire, which at-least-once delivery
+   * allows. Enqueues always wait.
    */
   asyncWorkerCommits: boolean;
 }
