@@ -35,8 +35,6 @@ const workerOwners = new WeakMap<ModulesContainer, PgQueueLifecycle>();
 export class PgQueueLifecycle
   implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown, OnApplicationShutdown
 {
-  private handlersFound = false;
-
   constructor(
     private readonly db: QueueDatabase,
     private readonly listener: PgListener,
@@ -64,7 +62,6 @@ export class PgQueueLifecycle
     workerOwners.set(this.modules, this);
     try {
       this.registry.addAll(this.explorer.explore());
-      this.handlersFound = true;
     } catch (error) {
       await this.releaseConnections();
       throw error;
@@ -72,7 +69,7 @@ export class PgQueueLifecycle
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.handlersFound) await this.worker?.start();
+    await this.worker?.start();
   }
 
   /** Nest destroys modules before any shutdown hook: stop claiming now, so no job starts against torn-down providers. */
