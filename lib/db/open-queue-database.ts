@@ -5,10 +5,10 @@ import type { PgQueueModuleOptions } from '../interfaces';
 import { assertMigrated, migrate } from './migrator';
 import { connectionFailure } from './pg-errors';
 import { cappedBackoff } from '../services/capped-backoff';
-import { QueueDatabase, type ConnectionMode } from './queue-database';
+import { QueueDatabase, type DatabaseMode } from './queue-database';
 
 /** What opening the database reads of the resolved module options. */
-export interface OpeningSettings extends ConnectionMode {
+export interface OpeningSettings extends DatabaseMode {
   schema: string;
   migrate: boolean;
   /** How long to wait for an unreachable server at boot; undefined: without limit. */

@@ -17,8 +17,8 @@ const applySessionSettings = (client: ClientBase): Promise<unknown> =>
   // Bounded: pg-pool's connect timeout ends with the connection, and a SET that never returns would hold a pool slot.
   client.query({ text: 'SET plan_cache_mode = force_generic_plan; SET jit = off', query_timeout: CONNECT_TIMEOUT_MS } as QueryConfig);
 
-/** Where the module's connections go: straight to PostgreSQL (the default) or through a transaction-mode pooler. */
-export interface ConnectionMode {
+/** How the module uses PostgreSQL: straight or through a transaction-mode pooler, where the listener connects, how the worker commits. */
+export interface DatabaseMode {
   pooler?: 'transaction';
   /** A direct connection for the listener, bypassing the pooler. */
   listenConnectionString?: string;
@@ -33,7 +33,7 @@ export interface ConnectionMode {
 /**
  * pg-pool awaits a promise from `onConnect` before it hands the connection out (pg 8.20+), though its types say void.
  */
-const sessionSettingsFor = (mode: ConnectionMode) => (mode.pooler ? undefined : (applySessionSettings as (client: ClientBase) => void));
+const sessionSettingsFor = (mode: DatabaseMode) => (mode.pooler ? undefined : (applySessionSettings as (client: ClientBase) => void));
 
 const KEEPALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 };
 
@@ -52,7 +52,7 @@ export class QueueDatabase {
     readonly schema: string,
     /** True when the module created the pool and therefore ends it. */
     private readonly ownsPool: boolean,
-    private readonly mode: ConnectionMode = {},
+    private readonly mode: DatabaseMode = {},
   ) {
     this.quotedSchema = quoteSchema(schema);
     this.sql = queueSql(this.quotedSchema, { asyncWorkerCommits: mode.asyncWorkerCommits ?? false });
@@ -61,7 +61,7 @@ export class QueueDatabase {
     pool.on('error', this.onPoolError);
   }
 
-  static fromConnectionString(connectionString: string, schema: string, mode: ConnectionMode = {}): QueueDatabase {
+  static fromConnectionString(connectionString: string, schema: string, mode: DatabaseMode = {}): QueueDatabase {
     // Keepalive probes after 10 s idle find peers that vanished (the OS default waits two hours); the connect
     // timeout keeps a dead server from stalling claims and heartbeats forever.
     const pool = new Pool({
