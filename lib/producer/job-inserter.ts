@@ -25,7 +25,8 @@ export class JobInserter {
         outcomes = await writeInserts(store, inserts);
         return outcomes;
       } finally {
-        await Promise.all(inserts.map((insert, i) => settleReservation(insert, outcomes[i])));
+        // Only a job claimed in its insert has anything to wait for: no promise per enqueue otherwise.
+        await Promise.all(inserts.flatMap((insert, i) => settleReservation(insert, outcomes[i]) ?? []));
       }
     });
   }
@@ -48,10 +49,11 @@ export class JobInserter {
   }
 }
 
-/** A reserved slot is either filled by the job claimed as it was inserted, or given back. */
-async function settleReservation({ job, lender }: PendingInsert, outcome: InsertOutcome | undefined): Promise<void> {
-  if (!lender) return;
+/** A reserved slot is either filled by the job claimed as it was inserted (its adoption), or given back. */
+function settleReservation({ job, lender }: PendingInsert, outcome: InsertOutcome | undefined): Promise<void> | undefined {
+  if (!lender) return undefined;
   if (outcome && !(outcome instanceof Error) && outcome.status === 'running' && outcome.claim_token)
     return lender.adopt(outcome as ClaimedJobRow);
   lender.release(job.type);
+  return undefined;
 }
