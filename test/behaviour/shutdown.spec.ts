@@ -33,13 +33,11 @@ class DrainHandlers {
 describe('shutdown (app.close)', () => {
   let db: TestDatabase;
 
+  const apps = useQueueApps();
   beforeEach(async () => {
     events.events.length = 0; // every test has a fresh schema, so job ids start again at 1
     db = await createTestDatabase();
-  });
-  const apps = useQueueApps();
-  afterEach(async () => {
-    await db?.close();
+    apps.defer(() => db.close());
   });
 
   const rows = (ids: string[]) => jobRows(db, ['id', 'status', 'attempts'], ids);

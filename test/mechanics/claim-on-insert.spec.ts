@@ -33,17 +33,13 @@ const QUIET_WORKER = { concurrency: 2, pollIntervalMs: 60_000 };
 describe('an enqueue claimed by its own insert (an idle worker of the same application)', () => {
   let db: TestDatabase;
 
+  // A held handler would hold up its app's shutdown: the gate opens before the apps close.
+  const apps = useQueueApps({ beforeClose: () => hold.open() });
   beforeEach(async () => {
     started.clear();
     hold = gate<void>();
     db = await createTestDatabase();
-  });
-  afterEach(() => {
-    hold.open(); // before the apps close: a held handler would hold up their shutdown
-  });
-  const apps = useQueueApps();
-  afterEach(async () => {
-    await db?.close();
+    apps.defer(() => db.close());
   });
 
   const row = (id: string) => jobRow(db, ['status', 'attempts', 'locked_by', 'max_attempts'], id);

@@ -34,19 +34,15 @@ class AheadHandlers {
 describe('claiming ahead of free slots', () => {
   let db: TestDatabase;
 
+  // A held handler would hold up its app's shutdown: the gate opens before the apps close.
+  const apps = useQueueApps({ beforeClose: () => hold.open() });
   beforeEach(async () => {
     started.length = 0;
     inFlight = 0;
     mostInFlight = 0;
     hold = gate<void>();
     db = await createTestDatabase();
-  });
-  afterEach(() => {
-    hold.open(); // before the apps close: a held handler would hold up their shutdown
-  });
-  const apps = useQueueApps();
-  afterEach(async () => {
-    await db?.close();
+    apps.defer(() => db.close());
   });
 
   const countByStatus = (status: string) => countJobs(db, 'status = $1', [status]);

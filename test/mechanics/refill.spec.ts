@@ -44,17 +44,13 @@ const CLAIM = 'WITH unqueued AS';
 describe('when a worker claims again', () => {
   let db: TestDatabase;
 
+  // A held handler would hold up its app's shutdown: the gate opens before the apps close.
+  const apps = useQueueApps({ beforeClose: () => hold.open() });
   beforeEach(async () => {
     runs.length = 0;
     hold = gate<void>();
     db = await createTestDatabase();
-  });
-  afterEach(() => {
-    hold.open(); // before the apps close: a held handler would hold up their shutdown
-  });
-  const apps = useQueueApps();
-  afterEach(async () => {
-    await db?.close();
+    apps.defer(() => db.close());
   });
 
   const statuses = async () => (await jobRows(db, ['status'])).map((row) => row.status);

@@ -20,17 +20,13 @@ class SlotHandlers {
 describe('worker slots', () => {
   let db: TestDatabase;
 
+  // A held handler would hold up its app's shutdown: the gate opens before the apps close.
+  const apps = useQueueApps({ beforeClose: () => hold.open() });
   beforeEach(async () => {
     started.length = 0;
     hold = gate<void>();
     db = await createTestDatabase();
-  });
-  afterEach(() => {
-    hold.open(); // before the apps close: a held handler would hold up their shutdown
-  });
-  const apps = useQueueApps();
-  afterEach(async () => {
-    await db?.close();
+    apps.defer(() => db.close());
   });
 
   const statuses = async (ids: string[]) => (await jobRows(db, ['status', 'attempts'], ids)).map((row) => `${row.status}/${row.attempts}`);

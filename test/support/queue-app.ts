@@ -69,13 +69,17 @@ export interface QueueApps {
  * Queue apps that close themselves. Call it in a describe body, then start the apps of a test (or of a beforeEach
  * registered after this call) with `apps.start(db, options)`: after each test, whatever its outcome, everything it
  * started, tracked or deferred is undone, last first. An app the test closes itself on purpose stays closed (close()
- * is idempotent).
+ * is idempotent). A database made for one test is deferred before the test's apps start, so it is dropped after them.
  *
- * Hooks of one describe run in the order they are registered: call it before the afterEach that drops what the apps
- * use (a database created per test), and after one that must run before the apps close (opening a gate a handler
- * waits on). An app of a beforeAll is not for this helper: close it in the afterAll, or use withQueueApp().
+ * `beforeClose` runs after each test before anything is undone: open there a gate that held handlers wait on, or
+ * their apps' shutdown would wait for them. An app of a beforeAll is not for this helper: close it in the afterAll,
+ * or use withQueueApp().
  */
-export function useQueueApps(): QueueApps {
+export interface QueueAppsOptions {
+  beforeClose?: () => unknown;
+}
+
+export function useQueueApps(options: QueueAppsOptions = {}): QueueApps {
   let cleanups: Array<() => unknown> = [];
   let inTest = false;
   beforeEach(() => {
@@ -86,7 +90,7 @@ export function useQueueApps(): QueueApps {
     const undo = cleanups.reverse();
     cleanups = [];
     const errors: unknown[] = [];
-    for (const cleanup of undo) {
+    for (const cleanup of options.beforeClose ? [options.beforeClose, ...undo] : undo) {
       try {
         await cleanup();
       } catch (error) {
