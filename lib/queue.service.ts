@@ -5,7 +5,21 @@ import { JobStores } from './db/stores/job-stores';
 import { ScheduleStore } from './db/stores/schedule-store';
 import { InvalidJobError, InvalidJobOptionError } from './errors';
 import { messages } from './errors/messages';
-import type { EnqueueManyOptions, EnqueueOptions, JobSnapshot, JobToEnqueue, Schedule, ScheduleOptions } from './interfaces';
+import type {
+  EnqueueManyOptions,
+  EnqueueOptions,
+  JobFilter,
+  JobPage,
+  JobSnapshot,
+  JobToEnqueue,
+  ListJobsQuery,
+  RetryOptions,
+  Schedule,
+  ScheduleOptions,
+} from './interfaces';
+import { ACTION_STATES, bulkSelection, toRetryWrite, unchangedJobError } from './operations/job-actions';
+import { decodeCursor, encodeCursor } from './operations/job-cursor';
+import { toJobSelection, toListQuery } from './operations/job-filter-input';
 import type { ResolvedModuleOptions } from './pg-queue.options';
 import { RESOLVED_OPTIONS } from './pg-queue.tokens';
 import { JobInserter } from './producer/job-inserter';
@@ -75,6 +89,74 @@ export class QueueService {
   async cancel(id: string): Promise<JobSnapshot | null> {
     const cancelled = await this.stores.admin.cancel(validateJobId(id));
     return cancelled ? toSnapshot(cancelled) : this.getJob(id);
+  }
+
+  /**
+   * A page of jobs matching the query, newest first, and the cursor of the next page. Pages follow one another by id
+   * (never an offset): no job is skipped or repeated, whatever is enqueued or removed between two pages.
+   */
+  async listJobs<P = unknown, R = unknown>(query: ListJobsQuery = {}): Promise<JobPage<P, R>> {
+    const { selection, limit, cursor } = toListQuery(query);
+    const afterId = cursor === undefined ? undefined : decodeCursor(cursor, selection);
+    const rows = await this.stores.operations.list(selection, { afterId, limit });
+    const page = rows.slice(0, limit);
+    const nextCursor = rows.length > limit ? encodeCursor(page[page.length - 1].id, selection) : null;
+    return { jobs: page.map((row) => toSnapshot<P, R>(row)), nextCursor };
+  }
+
+  /** How many jobs match the filter (every job without one). */
+  async countJobs(filter: JobFilter = {}): Promise<number> {
+    return this.stores.operations.count(toJobSelection(filter));
+  }
+
+  /**
+   * Runs a failed or cancelled job again, with a fresh attempt budget, keeping its id, serial queue and last error.
+   * Null when there is no such job; JobStateError when it is in another state, or when an unfinished job now holds
+   * its job key.
+   */
+  async retry(id: string, options: RetryOptions = {}): Promise<JobSnapshot | null> {
+    const jobId = validateJobId(id);
+    const write = toRetryWrite(options);
+    const changed = await this.stores.operations.retry({ id: jobId, statuses: ACTION_STATES.retry }, write);
+    const [row] = await this.stores.admin.find([jobId]);
+    if (!row) return null;
+    if (!changed) throw unchangedJobError('retry', row);
+    return toSnapshot(row);
+  }
+
+  /** Makes a delayed pending job due now (a due one is returned as it is). Null when there is no such job. */
+  async promote(id: string): Promise<JobSnapshot | null> {
+    const jobId = validateJobId(id);
+    const promoted = await this.stores.operations.promote(jobId);
+    if (promoted) return toSnapshot(promoted);
+    const [row] = await this.stores.admin.find([jobId]);
+    if (!row) return null;
+    if (row.status !== 'pending') throw unchangedJobError('promote', row);
+    return toSnapshot(row);
+  }
+
+  /** Deletes a job that is not running (JobStateError if it is). False when there is no such job. */
+  async remove(id: string): Promise<boolean> {
+    const jobId = validateJobId(id);
+    if (await this.stores.operations.remove({ id: jobId, statuses: ACTION_STATES.remove })) return true;
+    const [row] = await this.stores.admin.find([jobId]);
+    if (!row) return false;
+    throw unchangedJobError('remove', row);
+  }
+
+  /** Retries every failed or cancelled job matching the filter (see retry), in batches. Returns how many. */
+  async retryMany(filter: JobFilter): Promise<number> {
+    return this.stores.operations.retry(bulkSelection('retryMany', filter, ACTION_STATES.retry), toRetryWrite({}));
+  }
+
+  /** Cancels every pending or running job matching the filter, in batches. Returns how many. */
+  async cancelMany(filter: JobFilter): Promise<number> {
+    return this.stores.operations.cancel(bulkSelection('cancelMany', filter, ACTION_STATES.cancel));
+  }
+
+  /** Deletes every job matching the filter that is not running, in batches. Returns how many. */
+  async removeMany(filter: JobFilter): Promise<number> {
+    return this.stores.operations.remove(bulkSelection('removeMany', filter, ACTION_STATES.remove));
   }
 
   /** Emits the job's snapshot on every change of state or progress, from any process; completes when the job ends. */

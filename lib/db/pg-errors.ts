@@ -75,3 +75,9 @@ export function isStatementRolledBack(error: unknown): boolean {
   const { severity, code } = (error ?? {}) as { severity?: unknown; code?: unknown };
   return severity === 'ERROR' && typeof code === 'string';
 }
+
+/** A write collided with an unfinished job holding the same job key (the partial unique index of 002). */
+export function isJobKeyConflict(error: unknown): boolean {
+  const { code, constraint } = (error ?? {}) as { code?: unknown; constraint?: unknown };
+  return code === '23505' && constraint === 'jobs_job_key_idx';
+}

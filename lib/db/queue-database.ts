@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { Pool, type ClientBase, type ClientConfig, type PoolConfig, type QueryConfig } from 'pg';
 import { channelsFor, quoteSchema, type Channels } from './identifiers';
-import { queueSql, type QueueSql } from './queue-sql';
+import { queueOperationsSql, queueSql, type QueueSql } from './queue-sql';
+import type { OperationsSql } from './sql/operations-sql';
 
 /** How long opening one connection, and its session settings, may take. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -41,6 +42,7 @@ const KEEPALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 };
 export class QueueDatabase {
   readonly quotedSchema: string;
   readonly sql: QueueSql;
+  readonly operations: OperationsSql;
   readonly channels: Channels;
   private readonly logger = new Logger('PgQueue');
   private readonly onPoolError = (error: Error) => this.logger.warn(`An idle PostgreSQL connection failed: ${error.message}`);
@@ -56,6 +58,7 @@ export class QueueDatabase {
   ) {
     this.quotedSchema = quoteSchema(schema);
     this.sql = queueSql(this.quotedSchema, { asyncWorkerCommits: mode.asyncWorkerCommits ?? false });
+    this.operations = queueOperationsSql(this.quotedSchema);
     this.channels = channelsFor(schema);
     // Without a listener, an idle client dropped by the server crashes the process (node-postgres #1700).
     pool.on('error', this.onPoolError);

@@ -3,6 +3,7 @@ import { claimSql } from './sql/claim-sql';
 import { sqlFragments, type WorkerCommitOptions } from './sql/fragments';
 import { insertSql } from './sql/insert-sql';
 import { maintenanceSql } from './sql/maintenance-sql';
+import { operationsSql } from './sql/operations-sql';
 import { outcomeSql } from './sql/outcome-sql';
 import { scheduleSql } from './sql/schedule-sql';
 
@@ -25,3 +26,8 @@ export function queueSql(quotedSchema: string, commits: WorkerCommitOptions = { 
 }
 
 export type QueueSql = ReturnType<typeof queueSql>;
+
+/** The statements built per call, since their filters vary: listings, counts and actions on jobs (sql/operations-sql.ts). */
+export function queueOperationsSql(quotedSchema: string) {
+  return operationsSql(sqlFragments(quotedSchema, { asyncWorkerCommits: false }));
+}

@@ -34,6 +34,18 @@ export const messages = {
     `Invalid option ${option}: ${describe(value)}; expected ${expected}.`,
   conflictingOptions: (a: string, b: string) => `Options ${a} and ${b} cannot be used together.`,
   invalidJobId: (id: unknown) => `Invalid job id ${describe(id)}: job ids are positive integers given as strings.`,
+  invalidCursor: (why: string) =>
+    `Invalid cursor: ${why}. Pass the nextCursor of the previous page of the same query (same filter), unchanged.`,
+  bulkNeedsFilter: (action: string) =>
+    `${action} needs a filter: give at least one of type, status, queue, jobKey, createdAfter or createdBefore ` +
+    '(to act on every job, name the statuses).',
+  noStatusApplies: (action: string, applicable: readonly string[]) =>
+    `${action} applies only to ${applicable.join(' or ')} jobs, and the filter's status names none of them.`,
+  jobState: (action: string, id: string, status: string, applicable: string) =>
+    `Cannot ${action} job ${id}: it is ${status}, and ${action} applies to ${applicable} jobs. Nothing was changed.`,
+  jobStateChanged: (action: string, id: string, status: string) =>
+    `Could not ${action} job ${id}: it changed state while the action ran (it is now ${status}). Nothing was changed.`,
+  jobKeyHeld: (id: string) => `Cannot retry job ${id}: another unfinished job holds its job key. Nothing was changed.`,
   invalidProgress: (percent: unknown) => `Invalid progress ${describe(percent)}: expected a number from 0 to 100.`,
   batchTooLarge: (bytes: number, limit: number) =>
     `The batch is ${bytes} bytes of JSON, over the limit of ${limit} bytes for the jobs of one statement; ` +

@@ -27,6 +27,26 @@ export class InvalidJobKeyError extends InvalidJobOptionError {}
 /** A job id is not a positive integer string. */
 export class InvalidJobIdError extends InvalidJobError {}
 
+/** A filter or query of listJobs, countJobs or a bulk action is invalid (status, limit, dates, unknown field). */
+export class InvalidJobQueryError extends InvalidJobError {}
+
+/** A `listJobs` cursor was not issued for this query: altered, from another filter, or not a cursor at all. */
+export class InvalidCursorError extends InvalidJobQueryError {}
+
+/**
+ * An action does not apply to the job in its current state (retrying a running job, removing one that runs...).
+ * Nothing was changed. `status` is the state the job was found in.
+ */
+export class JobStateError extends PgQueueError {
+  constructor(
+    message: string,
+    readonly jobId: string,
+    readonly status: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Module, worker or handler configuration is invalid; raised at bootstrap. */
 export class PgQueueConfigError extends PgQueueError {}
 

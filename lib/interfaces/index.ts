@@ -3,3 +3,4 @@ export * from './job.interface';
 export * from './handler-options.interface';
 export * from './job-context.interface';
 export * from './schedule.interface';
+export * from './job-query.interface';

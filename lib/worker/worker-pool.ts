@@ -163,9 +163,11 @@ export class WorkerPool implements SlotLender {
       this.listener.on(channels.newJobs, () => this.wake()),
       this.listener.onReconnect(() => this.wake()),
     );
-    this.unsubscribeCancel = this.listener.on(channels.cancel, (id) => {
-      this.cancelled.add(id);
-      this.abortCancelled(id);
+    // `id:token` of a job cancelled while it ran. By token, not id: a cancelled job can be retried and claimed again.
+    this.unsubscribeCancel = this.listener.on(channels.cancel, (payload) => {
+      const [id, token] = payload.split(':');
+      if (token) this.cancelled.add(token);
+      this.abortCancelled(id, token);
     });
     await this.listener.start();
     await this.codeSchedules.start();
@@ -218,7 +220,7 @@ export class WorkerPool implements SlotLender {
     for (const row of rows) {
       const handler = this.registry.get(row.type);
       // A cancellation may overtake its job's claim: the job is cancelled in the database, nothing to run.
-      if (handler && !this.cancelled.has(row.id)) this.slots.track(new ActiveJob(row, handler));
+      if (handler && !this.cancelled.has(row.claim_token)) this.slots.track(new ActiveJob(row, handler));
     }
     this.startWaiting();
   }
@@ -248,17 +250,18 @@ export class WorkerPool implements SlotLender {
       });
   }
 
-  private abort(id: string, reason: Error): void {
+  /** Aborts the job `id` this worker holds (only under claim `token`, when given). */
+  private abort(id: string, reason: Error, token?: string): void {
     const job = this.slots.active.get(id);
-    if (!job) return;
+    if (!job || (token !== undefined && job.lease.token !== token)) return;
     if (job.phase === 'waiting') {
       this.slots.dropUnstarted(job);
       this.wake();
     } else if (job.phase === 'running') job.abort(reason);
   }
 
-  private abortCancelled(id: string): void {
-    this.abort(id, new JobCancelledError(messages.jobCancelled()));
+  private abortCancelled(id: string, token?: string): void {
+    this.abort(id, new JobCancelledError(messages.jobCancelled()), token);
   }
 
   private leasesLost(ids: string[], cancelled: Set<string>): void {

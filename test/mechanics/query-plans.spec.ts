@@ -1,5 +1,8 @@
 import { Pool, type PoolClient } from 'pg';
-import { queueSql, type QueueSql } from '../../lib/db/queue-sql';
+import { JOB_STATUSES, type JobSelection } from '../../lib/db/job-selection';
+import { queueOperationsSql, queueSql, type QueueSql } from '../../lib/db/queue-sql';
+import type { BuiltStatement, OperationsSql } from '../../lib/db/sql/operations-sql';
+import type { JobStatus } from '../../lib';
 import { createTestDatabase, quoteIdent, type TestDatabase } from '../support/database';
 import { startQueueApp } from '../support/queue-app';
 
@@ -36,10 +39,24 @@ const fencedWrites: Array<[keyof QueueSql, string]> = [
 /** A row of `EXPLAIN (FORMAT JSON)`. */
 type ExplainRow = { 'QUERY PLAN': Array<{ Plan: PlanNode }> };
 
+/** One connection that plans as the module's own connections do: once, generically (see open-queue-database.ts). */
+async function genericPlanning(db: TestDatabase): Promise<{ client: PoolClient; close: () => Promise<void> }> {
+  const pool = new Pool({ connectionString: db.url, max: 1 });
+  const client = await pool.connect();
+  await client.query('SET plan_cache_mode = force_generic_plan');
+  return {
+    client,
+    close: async () => {
+      client.release();
+      await pool.end();
+    },
+  };
+}
+
 describe('query plans', () => {
   let db: TestDatabase;
-  let pool: Pool;
   let client: PoolClient;
+  let close: (() => Promise<void>) | undefined;
   let sql: QueueSql;
 
   beforeAll(async () => {
@@ -50,14 +67,10 @@ describe('query plans', () => {
     // Statistics taken while every job waits and none runs: what a queue table looks like after a quiet spell.
     await db.query(`INSERT INTO ${db.schema}.jobs (type, payload) SELECT 'plans.job', '{}' FROM generate_series(1, 5000)`);
     await db.query(`ANALYZE ${db.schema}.jobs`);
-    pool = new Pool({ connectionString: db.url, max: 1 });
-    client = await pool.connect();
-    // As the module's own connections plan: once, generically (see open-queue-database.ts).
-    await client.query('SET plan_cache_mode = force_generic_plan');
+    ({ client, close } = await genericPlanning(db));
   });
   afterAll(async () => {
-    client?.release();
-    await pool?.end();
+    await close?.();
     await db?.close();
   });
 
@@ -74,5 +87,76 @@ describe('query plans', () => {
     await client.query(`PREPARE rescue AS ${sql.rescueExpiredJobs}`);
     const { rows } = await client.query<ExplainRow>(`EXPLAIN (FORMAT JSON) EXECUTE rescue(100, 'expired', 'n', 'e')`);
     expect(jobsScans(rows[0]['QUERY PLAN'][0].Plan)).toContain('Index Scan using jobs_lease_idx');
+  });
+});
+
+describe('query plans of listings and counts, with many finished jobs kept', () => {
+  let db: TestDatabase;
+  let client: PoolClient;
+  let close: (() => Promise<void>) | undefined;
+  let operations: OperationsSql;
+  const all = JOB_STATUSES;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    operations = queueOperationsSql(quoteIdent(db.schema));
+    const app = await startQueueApp(db, { worker: { enabled: false } });
+    await app.close();
+    const jobs = `${db.schema}.jobs`;
+    // 200k completed jobs of four types, a few hundred failed, cancelled, pending and running, some queued or keyed.
+    await db.query(`INSERT INTO ${jobs} (type, payload, status, finished_at)
+                    SELECT 'plans.' || (i % 4), '{}', 'completed', now() FROM generate_series(1, 200000) i`);
+    await db.query(`INSERT INTO ${jobs} (type, payload, status, finished_at, last_error)
+                    SELECT 'plans.' || (i % 4), '{}', CASE WHEN i % 2 = 0 THEN 'failed' ELSE 'cancelled' END, now(), 'boom'
+                      FROM generate_series(1, 400) i`);
+    await db.query(`INSERT INTO ${jobs} (type, payload, queue, job_key) SELECT 'plans.' || (i % 4), '{}',
+                      CASE WHEN i % 3 = 0 THEN 'q' || (i % 10) END, CASE WHEN i % 5 = 0 THEN 'k' || i END
+                      FROM generate_series(1, 300) i`);
+    await db.query(`UPDATE ${jobs} SET status = 'running', claim_token = gen_random_uuid(), lease_expires_at = now() + interval '1 minute'
+                     WHERE id IN (SELECT id FROM ${jobs} WHERE status = 'pending' AND job_key IS NULL LIMIT 20)`);
+    await db.query(`VACUUM ANALYZE ${jobs}`);
+    ({ client, close } = await genericPlanning(db));
+  });
+  afterAll(async () => {
+    await close?.();
+    await db?.close();
+  });
+
+  /** The scans of the jobs table in the generic plan of `statement`, as the module's own connections would run it. */
+  async function scansOf(name: string, { text, values }: BuiltStatement): Promise<string[]> {
+    await client.query(`PREPARE ${name} AS ${text}`);
+    const args = values.map((value) =>
+      value instanceof Date ? `'${value.toISOString()}'` : typeof value === 'string' ? `'${value}'` : String(value),
+    );
+    const { rows } = await client.query<ExplainRow>(`EXPLAIN (FORMAT JSON) EXECUTE ${name}${args.length ? `(${args.join(', ')})` : ''}`);
+    return jobsScans(rows[0]['QUERY PLAN'][0].Plan);
+  }
+
+  const statuses = (...some: JobStatus[]) => all.filter((status) => some.includes(status));
+  const listings: Array<[string, JobSelection]> = [
+    ['every job', { statuses: all }],
+    ['failed', { statuses: statuses('failed') }],
+    ['running', { statuses: statuses('running') }],
+    ['one type', { statuses: all, type: 'plans.1' }],
+    ['one type, failed or cancelled', { statuses: statuses('failed', 'cancelled'), type: 'plans.2' }],
+    ['one serial queue', { statuses: all, queue: 'q3' }],
+    ['one job key', { statuses: all, jobKey: 'k15' }],
+  ];
+
+  it.each(listings)('lists %s through an index range per status, never scanning the table', async (name, selection) => {
+    const first = await scansOf(`list_${name.replace(/\W/g, '_')}`, operations.listJobs(selection, { limit: 50 }));
+    const next = await scansOf(`next_${name.replace(/\W/g, '_')}`, operations.listJobs(selection, { limit: 50, afterId: '150000' }));
+    for (const scans of [first, next]) {
+      expect(scans.filter((scan) => scan.startsWith('Seq Scan'))).toEqual([]);
+      // The primary key only fetches the page's rows; each status is read through a listing index (or, running, the lease index).
+      expect(scans.filter((scan) => !scan.includes('jobs_pkey'))).toHaveLength(selection.statuses.length);
+      expect(scans.filter((scan) => /jobs_list_|jobs_lease_idx/.test(scan))).toHaveLength(selection.statuses.length);
+    }
+  });
+
+  it.each(listings)('counts %s through the listing indexes, never scanning the table', async (name, selection) => {
+    const scans = await scansOf(`count_${name.replace(/\W/g, '_')}`, operations.countJobs(selection));
+    expect(scans.filter((scan) => scan.startsWith('Seq Scan') || scan.includes('jobs_pkey'))).toEqual([]);
+    expect(scans).toHaveLength(selection.statuses.length);
   });
 });

@@ -6,14 +6,23 @@ export function adminSql({ jobs, paused, columns, released, notifyIfAny, release
     /** $1 ids. */
     selectJobs: `SELECT ${columns} FROM ${jobs} WHERE id = ANY($1::bigint[])`,
 
-    /** $1 id, $2 cancel channel, $3 events channel, $4 new-jobs channel. */
+    /**
+     * $1 id, $2 cancel channel, $3 events channel, $4 new-jobs channel. A job that was running is announced on the
+     * cancel channel as `id:token` of the claim it ran under, so its worker aborts it (and no later claim of it).
+     */
     cancelJob: `
-      WITH cancelled AS (
-        UPDATE ${jobs} SET status = 'cancelled', finished_at = now(), ${released}
+      WITH target AS (
+        SELECT id AS target_id, claim_token AS held_token FROM ${jobs}
          WHERE id = $1::bigint AND status IN ('pending', 'running')
-        RETURNING ${columns}
+         FOR UPDATE
+      ), cancelled AS (
+        UPDATE ${jobs} SET status = 'cancelled', finished_at = now(), ${released}
+          FROM target
+         WHERE id = target_id
+        RETURNING ${columns}, held_token
       ), released AS (${releaseQueues('cancelled')}), unblocked AS (${unblockHeads('cancelled', 'cancelled')})
-      SELECT c.*, pg_notify($2, c.id), pg_notify($3, '') FROM cancelled c, (${notifyIfAny('released', '$4')}) n`,
+      SELECT c.*, CASE WHEN c.held_token IS NOT NULL THEN pg_notify($2, c.id || ':' || c.held_token) END, pg_notify($3, '')
+        FROM cancelled c, (${notifyIfAny('released', '$4')}) n`,
 
     now: 'SELECT now() AS now',
 

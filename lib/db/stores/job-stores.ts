@@ -4,6 +4,7 @@ import { AdminStore } from './admin-store';
 import { ClaimStore } from './claim-store';
 import { InsertStore } from './insert-store';
 import { MaintenanceStore } from './maintenance-store';
+import { OperationsStore } from './operations-store';
 import { OutcomeStore } from './outcome-store';
 
 /** The stores about jobs, one per concern, sharing the module's statement runner; schedules have their own. */
@@ -13,6 +14,7 @@ export class JobStores {
   readonly outcomes: OutcomeStore;
   readonly maintenance: MaintenanceStore;
   readonly admin: AdminStore;
+  readonly operations: OperationsStore;
 
   constructor(db: QueueDatabase, statements: StatementRunner) {
     this.inserts = new InsertStore(db, statements);
@@ -20,5 +22,6 @@ export class JobStores {
     this.outcomes = new OutcomeStore(db, statements);
     this.maintenance = new MaintenanceStore(db, statements);
     this.admin = new AdminStore(db, statements);
+    this.operations = new OperationsStore(db, statements);
   }
 }
