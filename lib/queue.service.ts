@@ -16,6 +16,7 @@ import type {
   RetryOptions,
   Schedule,
   ScheduleOptions,
+  TypeStats,
 } from './interfaces';
 import { ACTION_STATES, bulkSelection, toRetryWrite, unchangedJobError } from './operations/job-actions';
 import { decodeCursor, encodeCursor } from './operations/job-cursor';
@@ -199,8 +200,11 @@ export class QueueService {
     return this.stores.admin.isPaused(validateJobType(type));
   }
 
-  /** Jobs per type and status, and which types are paused (a count over the table: not for hot paths). */
-  async stats(): Promise<Array<{ type: string; paused: boolean; counts: Partial<Record<JobSnapshot['status'], number>> }>> {
+  /**
+   * Per job type: jobs per status, whether it is paused, its lag (oldest due pending job) and the jobs finished in
+   * the last minute. It counts over the table: for dashboards and health checks, not for hot paths.
+   */
+  async stats(): Promise<TypeStats[]> {
     return this.stores.admin.stats();
   }
 }

@@ -37,3 +37,18 @@ export interface RetryOptions {
   /** Attempts it gets from now on. @default the limit it had */
   maxAttempts?: number;
 }
+
+/** What `stats()` reports of one job type. */
+export interface TypeStats {
+  type: string;
+  /** Whether `pause(type)` holds its jobs back. */
+  paused: boolean;
+  /** Jobs per status (a status without jobs is absent). */
+  counts: Partial<Record<JobStatus, number>>;
+  /** Age of its oldest due pending job in milliseconds (how far the workers are behind); null when none is due. */
+  lagMs: number | null;
+  /** Jobs that completed in the last minute. */
+  completedLastMinute: number;
+  /** Jobs that failed for good in the last minute. */
+  failedLastMinute: number;
+}

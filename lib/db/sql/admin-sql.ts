@@ -37,9 +37,18 @@ export function adminSql({ jobs, paused, columns, released, notifyIfAny, release
     /** $1 type. */
     isPaused: `SELECT EXISTS (SELECT 1 FROM ${paused} WHERE type = $1) AS paused`,
 
-    /** Counts per type and status, with the paused types (also those without jobs). */
+    /**
+     * Per type: jobs per status, whether it is paused (also a paused type without jobs), the age of its oldest due
+     * pending job (its lag), and the jobs that completed or failed for good in the last minute.
+     */
     stats: `
-      SELECT t.type, COALESCE(c.counts, '{}'::jsonb) AS counts, (p.type IS NOT NULL) AS paused
+      SELECT t.type, COALESCE(c.counts, '{}'::jsonb) AS counts, (p.type IS NOT NULL) AS paused,
+             (SELECT floor(extract(epoch FROM now() - min(d.run_at)) * 1000)::float8 FROM ${jobs} d
+               WHERE d.type = t.type AND d.status = 'pending' AND d.run_at <= now()) AS lag_ms,
+             (SELECT count(*)::int FROM ${jobs} f
+               WHERE f.type = t.type AND f.status = 'completed' AND f.finished_at > now() - interval '1 minute') AS completed_last_minute,
+             (SELECT count(*)::int FROM ${jobs} f
+               WHERE f.type = t.type AND f.status = 'failed' AND f.finished_at > now() - interval '1 minute') AS failed_last_minute
         FROM (SELECT DISTINCT type FROM ${jobs} UNION SELECT type FROM ${paused}) t
         LEFT JOIN (SELECT type, jsonb_object_agg(status, n) AS counts
                      FROM (SELECT type, status, count(*)::int AS n FROM ${jobs} GROUP BY type, status) g

@@ -1,12 +1,16 @@
+import type { TypeStats } from '../../interfaces';
 import type { JobRow } from '../job-row';
 import type { QueueDatabase } from '../queue-database';
 import type { StatementRunner } from '../statement-runner';
 
-/** Jobs per status of one type, and whether the type is paused. */
-export interface TypeStats {
+/** A row of the stats statement. */
+interface TypeStatsRow {
   type: string;
-  counts: Record<string, number>;
+  counts: TypeStats['counts'];
   paused: boolean;
+  lag_ms: number | null;
+  completed_last_minute: number;
+  failed_last_minute: number;
 }
 
 /** Runs the reads and actions of the producer API (sql/admin-sql.ts): find, cancel, pause, counts, the clock. */
@@ -53,8 +57,15 @@ export class AdminStore {
   }
 
   async stats(): Promise<TypeStats[]> {
-    const { rows } = await this.statements.run<TypeStats>(this.db.pool, this.db.sql.stats);
-    return rows;
+    const { rows } = await this.statements.run<TypeStatsRow>(this.db.pool, this.db.sql.stats);
+    return rows.map((row) => ({
+      type: row.type,
+      paused: row.paused,
+      counts: row.counts,
+      lagMs: row.lag_ms,
+      completedLastMinute: row.completed_last_minute,
+      failedLastMinute: row.failed_last_minute,
+    }));
   }
 
   /** Types of pending jobs that are not among `types` (at most 20). */
