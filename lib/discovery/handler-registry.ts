@@ -32,6 +32,12 @@ export class HandlerRegistry {
     return [...this.byType.keys()];
   }
 
+  /** Each handled type with its dead-letter type (null: none), as AdminStore.declareDeadLetters takes them. */
+  deadLetters(): [types: string[], targets: Array<string | null>] {
+    const types = this.types;
+    return [types, types.map((type) => this.byType.get(type)?.options.deadLetter ?? null)];
+  }
+
   /** Handlers that declare a `cron` schedule. */
   get scheduled(): JobHandlerDefinition[] {
     return [...this.byType.values()].filter((definition) => definition.options.cron !== undefined);
@@ -46,9 +52,11 @@ function validateHandler({ type, options, name }: JobHandlerDefinition): void {
   try {
     validateJobType(type);
     if (options.maxAttempts !== undefined) validateMaxAttempts(options.maxAttempts);
+    if (options.deadLetter !== undefined) validateJobType(options.deadLetter);
   } catch (error) {
     throw new PgQueueConfigError(`${at('')} ${(error as Error).message}`);
   }
+  if (options.deadLetter === type) fail('deadLetter', options.deadLetter, 'another job type (a job would fail into itself)');
   if (options.concurrency !== undefined && !isPositiveInt(options.concurrency))
     fail('concurrency', options.concurrency, 'a positive integer');
   if (options.timeoutMs !== undefined && !isPositiveInt(options.timeoutMs))

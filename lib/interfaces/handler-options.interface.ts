@@ -21,6 +21,11 @@ export interface JobHandlerOptions {
   maxAttempts?: number;
   /** Delay between attempts. @default { baseMs: 1000, maxMs: 3600000, jitter: true } */
   backoff?: BackoffOptions | BackoffFunction;
+  /**
+   * A job type to enqueue one job of when a job of this type fails for good, in the same transaction as the failure.
+   * Its payload is a `DeadLetterPayload`: the failed job's id, type, payload, last error and attempts.
+   */
+  deadLetter?: string;
   /** Abort `ctx.signal` and fail the attempt after this long. @default no timeout */
   timeoutMs?: number;
   /** Run this handler on a schedule too: a cron expression (5 fields), stored as the schedule named after the type. */
@@ -29,4 +34,9 @@ export interface JobHandlerOptions {
   timezone?: string;
   /** Missed slots policy of `cron`. @default 'skip' */
   catchUp?: CatchUpPolicy;
+}
+
+/** The payload of a dead-letter job (handler option `deadLetter`). */
+export interface DeadLetterPayload<TPayload = unknown> {
+  failedJob: { id: string; type: string; payload: TPayload; lastError: string | null; attempts: number };
 }

@@ -170,6 +170,7 @@ export class WorkerPool implements SlotLender {
       this.abortCancelled(id, token);
     });
     await this.listener.start();
+    await this.stores.admin.declareDeadLetters(...this.registry.deadLetters());
     await this.codeSchedules.start();
     if (this.state !== 'running') return; // stopped while starting
     this.progress.start();

@@ -1,7 +1,7 @@
 import type { SqlFragments } from './fragments';
 
 /** Reading and operating jobs from code: QueueService reads, cancels, pauses and counts. */
-export function adminSql({ jobs, paused, columns, released, notifyIfAny, releaseQueues, unblockHeads }: SqlFragments) {
+export function adminSql({ jobs, paused, columns, released, notifyIfAny, releaseQueues, unblockHeads, deadLetterTargets }: SqlFragments) {
   return {
     /** $1 ids. */
     selectJobs: `SELECT ${columns} FROM ${jobs} WHERE id = ANY($1::bigint[])`,
@@ -33,6 +33,14 @@ export function adminSql({ jobs, paused, columns, released, notifyIfAny, release
     resumeType: `
       WITH resumed AS (DELETE FROM ${paused} WHERE type = $1 RETURNING type)
       SELECT count(*)::int AS resumed FROM resumed, (${notifyIfAny('resumed', '$2')}) n`,
+
+    /** $1 job types this worker handles, $2 the dead-letter type of each (NULL: none). */
+    declareDeadLetters: `
+      WITH given AS (SELECT * FROM unnest($1::text[], $2::text[]) AS g(type, target)),
+           dropped AS (DELETE FROM ${deadLetterTargets} d USING given g WHERE d.type = g.type AND g.target IS NULL)
+      INSERT INTO ${deadLetterTargets} AS d (type, target)
+      SELECT type, target FROM given WHERE target IS NOT NULL ORDER BY type
+      ON CONFLICT (type) DO UPDATE SET target = EXCLUDED.target, updated_at = now() WHERE d.target <> EXCLUDED.target`,
 
     /** $1 type. */
     isPaused: `SELECT EXISTS (SELECT 1 FROM ${paused} WHERE type = $1) AS paused`,

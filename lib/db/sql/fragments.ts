@@ -15,6 +15,7 @@ export function sqlFragments(quotedSchema: string, { asyncWorkerCommits }: Worke
   const queues = `${quotedSchema}.serial_queues`;
   const paused = `${quotedSchema}.paused_types`;
   const schedules = `${quotedSchema}.schedules`;
+  const deadLetterTargets = `${quotedSchema}.dead_letters`;
   const columns = `id::text AS id, type, queue, status, priority, payload, progress, stage, attempts, max_attempts,
     run_at, created_at, started_at, finished_at, last_error, result, job_key`;
   // What a worker reads of a job it claims (ClaimedJobRow).
@@ -64,6 +65,16 @@ export function sqlFragments(quotedSchema: string, { asyncWorkerCommits }: Worke
               FROM (SELECT DISTINCT queue FROM ${released} WHERE queue IS NOT NULL) r) head
      WHERE j.id = head.id
     RETURNING j.id`;
+  // The failed jobs of `cte` (id, type, status, payload, last_error, attempts) whose type names a dead-letter type:
+  // one job of that type each, whose payload names the failed job. In the failing statement: never lost, never twice.
+  const enqueueDeadLetters = (cte: string) => `
+    INSERT INTO ${jobs} (type, payload)
+    SELECT d.target, jsonb_build_object('failedJob', jsonb_build_object(
+             'id', f.id::text, 'type', f.type, 'payload', f.payload, 'lastError', f.last_error, 'attempts', f.attempts))
+      FROM ${cte} f JOIN ${deadLetterTargets} d ON d.type = f.type
+     WHERE f.status = 'failed'
+     ORDER BY f.id
+    RETURNING id`;
   // Completes the jobs that `change` (returning id, queue, status) accepted: frees their queues, wakes watchers.
   const completion = (change: string, eventsParam: string, newJobsParam: string) => `
       WITH completed AS (${change}), released AS (${releaseQueues('completed')}),
@@ -84,6 +95,7 @@ export function sqlFragments(quotedSchema: string, { asyncWorkerCommits }: Worke
     queues,
     paused,
     schedules,
+    deadLetterTargets,
     columns,
     claimedColumns,
     released,
@@ -97,6 +109,7 @@ export function sqlFragments(quotedSchema: string, { asyncWorkerCommits }: Worke
     releaseQueues,
     queueHead,
     unblockHeads,
+    enqueueDeadLetters,
     completion,
     pastRetention,
   };

@@ -11,6 +11,7 @@ export function maintenanceSql({
   unblockHeads,
   pastRetention,
   attemptsExhausted,
+  enqueueDeadLetters,
 }: SqlFragments) {
   return {
     /**
@@ -31,8 +32,9 @@ export function maintenanceSql({
                run_at = now(), last_error = $2, ${released}
           FROM expired e
          WHERE j.id = e.id
-        RETURNING j.id::text AS id, j.queue, j.status
-      ), released AS (${releaseQueues('rescued')}), unblocked AS (${unblockHeads('released', 'rescued')})
+        RETURNING j.id::text AS id, j.queue, j.status, j.type, j.payload, j.last_error, j.attempts
+      ), released AS (${releaseQueues('rescued')}), unblocked AS (${unblockHeads('released', 'rescued')}),
+         dead_letters AS (${enqueueDeadLetters('rescued')})
       SELECT rescued.id, rescued.status FROM rescued,
              (${notifyIfAny('rescued', '$3', "status = 'pending'")}) a, (${notifyIfAny('rescued', '$4')}) b,
              (${notifyIfAny('released', '$3')}) c`,

@@ -10,6 +10,7 @@ export function outcomeSql({
   completion,
   attemptsExhausted,
   workerCommit,
+  enqueueDeadLetters,
 }: SqlFragments) {
   return {
     /** $1 ids, $2 tokens, $3 lease (ms). Returns the ids whose lease this worker still holds. */
@@ -76,8 +77,9 @@ export function outcomeSql({
                finished_at = CASE WHEN $9::boolean OR ${attemptsExhausted} THEN now() END,
                last_error = $3, progress = $5, stage = COALESCE($6, j.stage), ${released}
          WHERE j.id = $1::bigint AND j.claim_token = $2::uuid AND j.status = 'running'
-        RETURNING j.id, j.queue, j.status
-      ), released AS (${releaseQueues('failed')}), unblocked AS (${unblockHeads('released', 'failed')})
+        RETURNING j.id, j.queue, j.status, j.type, j.payload, j.last_error, j.attempts
+      ), released AS (${releaseQueues('failed')}), unblocked AS (${unblockHeads('released', 'failed')}),
+         dead_letters AS (${enqueueDeadLetters('failed')})
       SELECT failed.status FROM failed, (${notifyIfAny('failed', '$7')}) a, (${notifyIfAny('released', '$8')}) b`,
 
     /**
@@ -109,8 +111,9 @@ export function outcomeSql({
                run_at = LEAST(j.run_at, now()), ${released}
           FROM unnest($1::bigint[], $2::uuid[], $5::boolean[]) AS h(id, token, started)
          WHERE j.id = h.id AND j.claim_token = h.token AND j.status = 'running'
-        RETURNING j.id::text AS id, j.queue, j.status
-      ), released AS (${releaseQueues('handed')}), unblocked AS (${unblockHeads('released', 'handed')})
+        RETURNING j.id::text AS id, j.queue, j.status, j.type, j.payload, j.last_error, j.attempts
+      ), released AS (${releaseQueues('handed')}), unblocked AS (${unblockHeads('released', 'handed')}),
+         dead_letters AS (${enqueueDeadLetters('handed')})
       SELECT handed.id FROM handed, (${notifyIfAny('handed', '$3')}) a, (${notifyIfAny('handed', '$4')}) b,
              (${notifyIfAny('released', '$3')}) c`,
   };

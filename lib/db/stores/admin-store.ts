@@ -51,6 +51,11 @@ export class AdminStore {
     await this.statements.run(this.db.pool, this.db.sql.resumeType, [type, this.db.channels.newJobs]);
   }
 
+  /** Stores which job types this worker sends to a dead-letter type when they fail for good (`targets[i]` null: none). */
+  async declareDeadLetters(types: string[], targets: Array<string | null>): Promise<void> {
+    await this.statements.run(this.db.pool, this.db.sql.declareDeadLetters, [types, targets]);
+  }
+
   async isPaused(type: string): Promise<boolean> {
     const { rows } = await this.statements.run<{ paused: boolean }>(this.db.pool, this.db.sql.isPaused, [type]);
     return rows[0].paused;
