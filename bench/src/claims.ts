@@ -7,6 +7,7 @@ import { QueueDatabase } from '../../dist/db/queue-database';
 import { createApp, JOB_TYPE } from './adapters/nestjs-pgqueue';
 import { median, now, percentile } from './measure';
 import { benchPool, storage, type Storage } from './db';
+import { FAILED_EVERY, FINISHED_TYPES, measureListing, type ListingTiming } from './listing';
 
 export const CLAIMS = { count: 50, batch: 32 };
 
@@ -18,12 +19,15 @@ export interface ClaimCase {
   busyQueues?: number;
   /** Jobs claimed and completed, a batch at a time as a worker does, after the VACUUM and before the measured claims. */
   drainedFirst?: number;
+  /** Also time listJobs and countJobs (listing.ts) after the claims: on one case only, to keep the run short. */
+  withListing?: boolean;
 }
 
 export interface ClaimResult extends ClaimCase, Storage {
   medianMs: number;
   p95Ms: number;
   setupSeconds: number;
+  listing?: ListingTiming[];
 }
 
 export function claimCases(): ClaimCase[] {
@@ -31,7 +35,7 @@ export function claimCases(): ClaimCase[] {
     { label: '10k pending', pending: 10_000, finished: 0 },
     { label: '100k pending', pending: 100_000, finished: 0 },
     { label: '1M pending', pending: 1_000_000, finished: 0 },
-    { label: '10k pending + 1M finished kept', pending: 10_000, finished: 1_000_000 },
+    { label: '10k pending + 1M finished kept', pending: 10_000, finished: 1_000_000, withListing: true },
     { label: '10k pending + 100k busy serial queues, 2 waiting in each', pending: 10_000, finished: 0, busyQueues: 100_000 },
     { label: '200k pending, after 150k of them were drained (no VACUUM since)', pending: 200_000, finished: 0, drainedFirst: 150_000 },
   ];
@@ -59,10 +63,15 @@ export async function measureClaims(url: string, cases: ClaimCase[], log: (line:
       const setupStart = now();
       await pool.query(`TRUNCATE ${schema}.jobs, ${schema}.serial_queues CASCADE`);
       if (c.finished > 0) {
+        // A few failed for good among them, and several types: what the listing's status and type filters pick from.
         await pool.query(
-          `INSERT INTO ${schema}.jobs (type, payload, status, attempts, max_attempts, started_at, finished_at, progress, result)
-           SELECT $1, jsonb_build_object('i', g), 'completed', 1, 3, now(), now(), 100, 'null'::jsonb FROM generate_series(1, $2) g`,
-          [JOB_TYPE, c.finished],
+          `INSERT INTO ${schema}.jobs (type, payload, status, attempts, max_attempts, started_at, finished_at, progress, result, last_error)
+           SELECT ($1::text[])[1 + g % cardinality($1::text[])], jsonb_build_object('i', g), f.status, CASE f.status WHEN 'failed' THEN 3 ELSE 1 END, 3,
+                  now(), now(), CASE f.status WHEN 'failed' THEN 0 ELSE 100 END,
+                  CASE f.status WHEN 'failed' THEN NULL ELSE 'null'::jsonb END,
+                  CASE f.status WHEN 'failed' THEN 'Error: the bench handler failed' END
+             FROM generate_series(1, $2) g, LATERAL (SELECT CASE WHEN g % $3 = 0 THEN 'failed' ELSE 'completed' END AS status) f`,
+          [FINISHED_TYPES, c.finished, FAILED_EVERY],
         );
       }
       await pool.query(`INSERT INTO ${schema}.jobs (type, payload) SELECT $1, jsonb_build_object('i', g) FROM generate_series(1, $2) g`, [
@@ -97,11 +106,12 @@ export async function measureClaims(url: string, cases: ClaimCase[], log: (line:
         if (length !== CLAIMS.batch) throw new Error(`a claim returned ${length} jobs instead of ${CLAIMS.batch}`);
       }
       const size = await storage(url, schema);
-      const result = { ...c, ...size, medianMs: median(times), p95Ms: percentile(times, 95), setupSeconds };
+      const result: ClaimResult = { ...c, ...size, medianMs: median(times), p95Ms: percentile(times, 95), setupSeconds };
       results.push(result);
       log(
         `  claim, ${c.label}: median ${result.medianMs.toFixed(2)} ms, p95 ${result.p95Ms.toFixed(2)} ms (setup ${setupSeconds.toFixed(1)} s)`,
       );
+      if (c.withListing) result.listing = await measureListing(queueDb, statements, pool, schema, log);
     }
   } finally {
     await queueDb.close();

@@ -1,6 +1,7 @@
 import type { ClaimResult } from './claims';
 import { ADMIN_URL, SERVER_SETTINGS, type Storage } from './db';
 import { FLOOR, type FloorResult } from './floor';
+import { FAILED_EVERY, FINISHED_TYPES, LISTING } from './listing';
 import type { PruneResult } from './prune';
 import { CLAIMS } from './claims';
 import type { DrainResult, Metric } from './suite';
@@ -183,6 +184,19 @@ export function renderReport(data: RunData): { console: string; markdown: string
           data.claims.map((c) => [c.label, n2(c.medianMs), n2(c.p95Ms), n1(c.tableMb), n1(c.indexMb)]),
         ),
     );
+    for (const c of data.claims) {
+      if (!c.listing?.length) continue;
+      sections.push(
+        `### listing and counting at ${c.finished / 1_000_000}M finished jobs\n\nEach listing and count ${LISTING.runs} times in a row on the ` +
+          `'${c.label}' table, right after its claims (1 in ${FAILED_EVERY} finished jobs failed, the finished jobs spread over ` +
+          `${FINISHED_TYPES.length} types): OperationsStore.list and .count of dist/, what QueueService.listJobs and countJobs run, on ` +
+          `a pool the library created; a page holds ${LISTING.page} jobs, newest first, plus one that tells whether another page follows.\n\n` +
+          table(
+            ['listing or count', 'median (ms)', 'p95 (ms)'],
+            c.listing.map((l) => [l.label, n2(l.medianMs), n2(l.p95Ms)]),
+          ),
+      );
+    }
   }
 
   const storageRows: string[][] = [];

@@ -1,5 +1,5 @@
 /**
- * `npm start` (or `npm start -- --scale`, `npm start -- --only=nestjs-pgqueue,pg-boss`):
+ * `npm start` (or `npm start -- --scale`, `npm start -- --only=nestjs-pgqueue,pg-boss`, `npm start -- --only=claims`):
  * every system in turn, each in its own child process on its own fresh database, then the raw SQL floor and
  * nestjs-pgqueue's cost-as-work-grows figures; prints one report and writes it to RESULTS.md.
  */
@@ -146,7 +146,9 @@ async function main(): Promise<void> {
 
   await measureFloor('after the systems');
 
-  if (!only || only.includes(SUBJECT)) {
+  // nestjs-pgqueue's own sections run with it, or alone by name: --only=claims runs the claim-time section only.
+  const section = (name: 'sweep' | 'claims') => !only || only.includes(SUBJECT) || only.includes(name);
+  if (section('sweep')) {
     console.log(`\n${SUBJECT}: drain by concurrency`);
     for (const concurrency of [1, 8, 32, 128]) {
       try {
@@ -159,28 +161,30 @@ async function main(): Promise<void> {
         data.notes.push(`drain at concurrency ${concurrency} failed: ${message(error)}`);
       }
     }
+  }
+  if (section('claims')) {
     console.log(`\n${SUBJECT}: claim time as the table grows`);
     try {
       data.claims = await inFreshDatabase('claims', (url) => runChild<ClaimResult[]>('claims', SUBJECT, url));
     } catch (error) {
       data.notes.push(`claim-time measurement failed: ${message(error)}`);
     }
-    if (scale) {
-      console.log(`\n${SUBJECT}: ${quick ? '100,000' : '1,000,000'} jobs through the queue, then its storage`);
-      try {
-        data.processed = await inFreshDatabase('processed', async (url) => {
-          const result = await runChild<DrainResult & { jobs: number; enqueuePerSec: number }>(
-            'processed',
-            SUBJECT,
-            url,
-            String(quick ? 100_000 : 1_000_000),
-          );
-          const kept = await storage(url, 'pgqueue'); // the default retention keeps completed jobs a day
-          return { ...result, storage: kept, pruned: await pruneEverything(url) };
-        });
-      } catch (error) {
-        data.notes.push(`1M processed jobs failed: ${message(error)}`);
-      }
+  }
+  if (scale && (!only || only.includes(SUBJECT))) {
+    console.log(`\n${SUBJECT}: ${quick ? '100,000' : '1,000,000'} jobs through the queue, then its storage`);
+    try {
+      data.processed = await inFreshDatabase('processed', async (url) => {
+        const result = await runChild<DrainResult & { jobs: number; enqueuePerSec: number }>(
+          'processed',
+          SUBJECT,
+          url,
+          String(quick ? 100_000 : 1_000_000),
+        );
+        const kept = await storage(url, 'pgqueue'); // the default retention keeps completed jobs a day
+        return { ...result, storage: kept, pruned: await pruneEverything(url) };
+      });
+    } catch (error) {
+      data.notes.push(`1M processed jobs failed: ${message(error)}`);
     }
   }
 
