@@ -143,20 +143,29 @@ describe('query plans of listings and counts, with many finished jobs kept', () 
     ['one job key', { statuses: all, jobKey: 'k15' }],
   ];
 
-  it.each(listings)('lists %s through an index range per status, never scanning the table', async (name, selection) => {
+  /** How many parts a selection is read in: pending jobs with and without a serial queue are two (job-selection-sql.ts). */
+  const partsOf = (selection: JobSelection) => selection.statuses.length + (selection.statuses.includes('pending') ? 1 : 0);
+  /** Finished statuses filtered by type, queue or key: what the indexes of migration 007 serve, in id order. */
+  const listedByIndex = (selection: JobSelection) =>
+    (selection.type ?? selection.queue ?? selection.jobKey)
+      ? selection.statuses.filter((status) => ['completed', 'failed', 'cancelled'].includes(status)).length
+      : 0;
+
+  it.each(listings)('lists %s through an index per part, never scanning the table', async (name, selection) => {
     const first = await scansOf(`list_${name.replace(/\W/g, '_')}`, operations.listJobs(selection, { limit: 50 }));
     const next = await scansOf(`next_${name.replace(/\W/g, '_')}`, operations.listJobs(selection, { limit: 50, afterId: '150000' }));
     for (const scans of [first, next]) {
       expect(scans.filter((scan) => scan.startsWith('Seq Scan'))).toEqual([]);
-      // The primary key only fetches the page's rows; each status is read through a listing index (or, running, the lease index).
-      expect(scans.filter((scan) => !scan.includes('jobs_pkey'))).toHaveLength(selection.statuses.length);
-      expect(scans.filter((scan) => /jobs_list_|jobs_lease_idx/.test(scan))).toHaveLength(selection.statuses.length);
+      // One scan per part, and the primary key fetching the page's rows.
+      expect(scans).toHaveLength(partsOf(selection) + 1);
+      expect(scans.filter((scan) => scan.includes('jobs_list_'))).toHaveLength(listedByIndex(selection));
     }
   });
 
-  it.each(listings)('counts %s through the listing indexes, never scanning the table', async (name, selection) => {
+  it.each(listings)('counts %s through an index per part, never scanning the table', async (name, selection) => {
     const scans = await scansOf(`count_${name.replace(/\W/g, '_')}`, operations.countJobs(selection));
     expect(scans.filter((scan) => scan.startsWith('Seq Scan') || scan.includes('jobs_pkey'))).toEqual([]);
-    expect(scans).toHaveLength(selection.statuses.length);
+    expect(scans).toHaveLength(partsOf(selection));
+    expect(scans.filter((scan) => scan.includes('jobs_list_'))).toHaveLength(listedByIndex(selection));
   });
 });

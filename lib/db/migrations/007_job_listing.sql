@@ -1,14 +1,13 @@
 -- Listing and counting jobs newest first (listJobs, countJobs) and the bulk actions, on a table that keeps millions
--- of finished jobs. A listing reads each status it asks for through its own index range, ordered by id, and merges
--- them: the first page costs the same with ten jobs or ten million.
+-- of finished jobs. A listing reads each status it asks for through an index range and merges them (see
+-- sql/job-selection-sql.ts): finished jobs by type, serial queue or job key through these indexes, in id order;
+-- finished jobs of any type through the retention indexes of 004 (one per status) or the primary key; pending ones
+-- through the claim indexes of 002 and 003, running ones through the lease index of 006.
 --
--- Running rows stay out of these indexes: a job enters them when it is enqueued (pending) and when it ends, never at
--- its claim, so the claim writes no entry into them. Running jobs are few (at most the workers' concurrency) and are
--- found through the lease index instead: a lease is set exactly while a job runs (see 006).
--- As in 004, each build reads the whole table and blocks writes to jobs meanwhile.
-CREATE INDEX jobs_list_status_idx ON jobs (status, id) WHERE status IN ('pending', 'completed', 'failed', 'cancelled');
-CREATE INDEX jobs_list_type_idx ON jobs (type, status, id) WHERE status IN ('pending', 'completed', 'failed', 'cancelled');
-
--- Filters by serial queue and by job key; only jobs that have one pay for these.
-CREATE INDEX jobs_list_queue_idx ON jobs (queue, id) WHERE queue IS NOT NULL;
-CREATE INDEX jobs_list_key_idx ON jobs (job_key, id) WHERE job_key IS NOT NULL;
+-- Only finished rows enter these indexes: a job adds one entry to each when it ends, none at its enqueue or its claim,
+-- so the hot path pays as little as possible for them. As in 004, each build reads the whole table and blocks writes
+-- to jobs meanwhile.
+CREATE INDEX jobs_list_type_idx ON jobs (type, status, id) WHERE status IN ('completed', 'failed', 'cancelled');
+-- Only jobs with a serial queue or a job key pay for these two.
+CREATE INDEX jobs_list_queue_idx ON jobs (queue, status, id) WHERE queue IS NOT NULL AND status IN ('completed', 'failed', 'cancelled');
+CREATE INDEX jobs_list_key_idx ON jobs (job_key, status, id) WHERE job_key IS NOT NULL AND status IN ('completed', 'failed', 'cancelled');

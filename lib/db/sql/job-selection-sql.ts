@@ -13,15 +13,16 @@ export class SqlValues {
 }
 
 /**
- * How each status is found through its own index (migration 007): literal, so the planner can match the partial
- * indexes. Running rows are kept out of those; a lease is set exactly while a job runs, so the lease index finds them.
+ * The parts each status is read in, each matching indexes by its literal conditions (migration 007 tells which):
+ * pending jobs with and without a serial queue have their own claim indexes; a lease is set exactly while a job runs,
+ * so the lease index finds running ones.
  */
-const STATUS_CONDITION: Record<JobStatus, string> = {
-  pending: `status = 'pending'`,
-  running: `status = 'running' AND lease_expires_at IS NOT NULL`,
-  completed: `status = 'completed'`,
-  failed: `status = 'failed'`,
-  cancelled: `status = 'cancelled'`,
+const STATUS_PARTS: Record<JobStatus, string[]> = {
+  pending: [`status = 'pending' AND queue IS NULL`, `status = 'pending' AND queue IS NOT NULL`],
+  running: [`status = 'running' AND lease_expires_at IS NOT NULL`],
+  completed: [`status = 'completed'`],
+  failed: [`status = 'failed'`],
+  cancelled: [`status = 'cancelled'`],
 };
 
 /** The conditions of a selection other than its statuses, with their values added to `values`. */
@@ -36,15 +37,15 @@ function fieldConditions(selection: JobSelection, values: SqlValues): string[] {
   return conditions;
 }
 
-/** One `WHERE` per selected status, each with the selection's other conditions and `extra`. */
-function statusBranches(selection: JobSelection, values: SqlValues, extra: string[] = []): Array<[JobStatus, string]> {
+/** One `WHERE` per part of each selected status, each with the selection's other conditions and `extra`. */
+function statusBranches(selection: JobSelection, values: SqlValues, extra: string[] = []): string[] {
   const shared = [...fieldConditions(selection, values), ...extra];
-  return selection.statuses.map((status) => [status, [STATUS_CONDITION[status], ...shared].join(' AND ')]);
+  return selection.statuses.flatMap((status) => STATUS_PARTS[status].map((part) => [part, ...shared].join(' AND ')));
 }
 
 /**
- * A query for the ids of up to `limit` selected jobs past `afterId`, in id order (`desc`: newest first): each status
- * read through its own index range, already in id order, and the ranges merged. Never an OFFSET: a page starts where
+ * A query for the ids of up to `limit` selected jobs past `afterId`, in id order (`desc`: newest first): each part of
+ * each status read through the index that suits it, and the parts merged. Never an OFFSET: a page starts where
  * the last one ended, whatever was added or removed meanwhile.
  */
 export function selectedIds(
@@ -55,14 +56,14 @@ export function selectedIds(
 ): string {
   const keyset = afterId === undefined ? [] : [`id ${order === 'desc' ? '<' : '>'} ${values.add(afterId, 'bigint')}`];
   const branches = statusBranches(selection, values, keyset).map(
-    ([, where]) => `(SELECT id FROM ${jobs} WHERE ${where} ORDER BY id ${order} LIMIT ${limit})`,
+    (where) => `(SELECT id FROM ${jobs} WHERE ${where} ORDER BY id ${order} LIMIT ${limit})`,
   );
   return `SELECT id FROM (${branches.join(' UNION ALL ')}) selected ORDER BY id ${order} LIMIT ${limit}`;
 }
 
-/** A query for how many jobs the selection holds: one count per status, each through its own index, summed. */
+/** A query for how many jobs the selection holds: one count per part of each status, summed. */
 export function selectedCount(jobs: string, selection: JobSelection, values: SqlValues): string {
-  const counts = statusBranches(selection, values).map(([, where]) => `(SELECT count(*) FROM ${jobs} WHERE ${where})`);
+  const counts = statusBranches(selection, values).map((where) => `(SELECT count(*) FROM ${jobs} WHERE ${where})`);
   return `SELECT (${counts.join(' + ')})::text AS count`;
 }
 
