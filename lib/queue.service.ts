@@ -160,6 +160,11 @@ export class QueueService {
     return this.stores.operations.remove(bulkSelection('removeMany', filter, ACTION_STATES.remove));
   }
 
+  /** The lines the job's handler stored with ctx.log(), oldest first, each with its attempt; [] when there are none. */
+  async getJobLogs(id: string): Promise<Array<{ at: Date; attempt: number; message: string }>> {
+    return this.stores.admin.logs(validateJobId(id));
+  }
+
   /** Emits the job's snapshot on every change of state or progress, from any process; completes when the job ends. */
   watch<P = unknown, R = unknown>(id: string): Observable<JobSnapshot<P, R>> {
     return this.watcher.watch<P, R>(validateJobId(id));

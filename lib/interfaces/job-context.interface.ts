@@ -26,7 +26,12 @@ export interface JobContext {
    * attempt. The request stands even if the handler catches the throw.
    */
   snooze(delayMs: number): never;
-  /** Logs with the job's id and type in the context. */
+  /**
+   * Logs with the job's id and type in the context, and stores the line with the job and this attempt (read back
+   * with `QueueService.getJobLogs`). Lines are written in batches, the last ones before the job's outcome; a line is
+   * cut at 2,000 characters, an attempt stores 200 lines and a job 1,000.
+   */
   log(message: string): void;
+  /** A Nest logger with the job's id and type in its context; its lines are not stored with the job. */
   readonly logger: LoggerService;
 }

@@ -16,7 +16,8 @@ export interface DrainedWorker {
   readonly outcomes: OutcomeWriter;
   readonly completer: { idle(): Promise<void> };
   readonly leaseKeeper: BackgroundService;
-  readonly progress: BackgroundService;
+  /** The buffers of what handlers report (progress, log lines): their last writes follow the jobs' outcomes. */
+  readonly reports: BackgroundService[];
   readonly logger: Logger;
   readonly options: { shutdownTimeoutMs: number; leaseMs: number };
 }
@@ -55,7 +56,7 @@ export async function drainJobs(worker: DrainedWorker, deadline: number): Promis
         `their leases and will run again elsewhere once those expire (within ${options.leaseMs} ms).`,
     );
   await untilDeadline(worker.leaseKeeper.stop(), finalDeadline);
-  await untilDeadline(worker.progress.stop(), Math.max(finalDeadline, Date.now() + 100));
+  await untilDeadline(Promise.all(worker.reports.map((report) => report.stop())), Math.max(finalDeadline, Date.now() + 100));
 }
 
 /** `#1, #2, #3` (at most ten ids, then a count), for log lines. */

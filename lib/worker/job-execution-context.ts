@@ -17,6 +17,7 @@ export class JobExecutionContext implements JobContext {
     readonly job: JobInfo,
     private readonly source: { readonly signal: AbortSignal },
     private readonly report: (percent: number, stage: string | undefined) => void,
+    private readonly store: (message: string) => void = () => undefined,
   ) {}
 
   /** Created on first use (most handlers never log); its context names the job's type and id. */
@@ -51,6 +52,7 @@ export class JobExecutionContext implements JobContext {
 
   log(message: string): void {
     this.logger.log(message);
+    this.store(message);
   }
 }
 

@@ -4,6 +4,7 @@ import { messages } from '../errors/messages';
 import type { ActiveJob } from './active-job';
 import { JobExecutionContext } from './job-execution-context';
 import type { HandlerOutcome, OutcomeWriter } from './outcome-writer';
+import type { LogBuffer } from './log-buffer';
 import type { ProgressBuffer } from './progress-buffer';
 
 /** How long an aborted handler may take to return before the log says it ignores its signal. */
@@ -15,6 +16,7 @@ export class JobRunner {
 
   constructor(
     private readonly progress: ProgressBuffer,
+    private readonly logs: LogBuffer,
     private readonly outcomes: OutcomeWriter,
   ) {}
 
@@ -39,6 +41,7 @@ export class JobRunner {
       },
       job,
       (percent, stage) => job.phase === 'running' && this.progress.record(job.lease, percent, stage),
+      (message) => job.phase === 'running' && this.logs.record(job.lease, row.attempts, message),
     );
     const timeoutMs = handler.options.timeoutMs;
     const timer = timeoutMs ? setTimeout(() => job.abort(new JobTimeoutError(messages.jobTimedOut(timeoutMs))), timeoutMs) : undefined;
@@ -64,6 +67,7 @@ export class JobRunner {
       );
     } finally {
       this.progress.forget(row.id);
+      this.logs.forget(row.id);
     }
   }
 

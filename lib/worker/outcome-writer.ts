@@ -11,6 +11,7 @@ import { retryDelayMs } from './backoff';
 import type { CompletionOutcome } from './completion-writer';
 import { describeError } from './error-text';
 import { jobLogger } from './job-execution-context';
+import type { LogBuffer } from './log-buffer';
 import type { ProgressBuffer } from './progress-buffer';
 
 /** What a handler's run came to. */
@@ -31,6 +32,7 @@ export class OutcomeWriter {
   constructor(
     private readonly store: OutcomeStore,
     private readonly progress: ProgressBuffer,
+    private readonly logs: LogBuffer,
     private readonly completer: Batcher<JobCompletion, CompletionOutcome>,
     /** How long to keep retrying an outcome write while the database is unreachable (the lease bound). */
     private readonly persistRetryMs: number,
@@ -52,6 +54,11 @@ export class OutcomeWriter {
     const reason = job.abortReason;
     // Cancelled or no longer ours: the database already says what happened; any write would be fenced off.
     if (reason instanceof JobCancelledError || reason instanceof LeaseLostError) return;
+    // Its last lines first, while its lease holds: once the outcome is written they would be fenced off. Lines that
+    // cannot be stored in time are given up, never the outcome.
+    await this.persist(job, () => this.logs.flushFor(job.lease, job.row.attempts)).catch((error: Error) =>
+      this.logger.warn(`The last log lines of job #${job.lease.id} could not be stored: ${error.message}`),
+    );
     if (outcome.ok === 'snooze') return this.snooze(job, outcome.delayMs);
     if (outcome.ok) return this.complete(job, outcome.result);
     // One try only: shutdown is under way; if it fails the lease expires and the job is recovered.

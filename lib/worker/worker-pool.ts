@@ -9,8 +9,6 @@ import type { SlotLender } from '../producer/slot-lender';
 import type { PgListener } from '../db/pg-listener';
 import type { QueueDatabase } from '../db/queue-database';
 import type { HandlerRegistry } from '../discovery/handler-registry';
-import { JobCancelledError, LeaseLostError } from '../errors';
-import { messages } from '../errors/messages';
 import { DEFAULT_MAX_ATTEMPTS } from '../pg-queue.constants';
 import type { ResolvedRetention, ResolvedWorkerOptions } from '../pg-queue.options';
 import { ActiveJob } from './active-job';
@@ -24,11 +22,12 @@ import { drainJobs, FINAL_WRITE_MS, jobList } from './drain';
 import { JobRunner } from './job-runner';
 import { OutcomeWriter } from './outcome-writer';
 import { LeaseKeeper } from './lease-keeper';
+import { LogBuffer } from './log-buffer';
 import { ProgressBuffer } from './progress-buffer';
 import { Pruner } from './pruner';
 import { Rescuer } from './rescuer';
 import { untilDeadline } from '../services/until-deadline';
-import { RecentIds } from './recent-ids';
+import { JobAborts } from './job-aborts';
 import { CodeSchedules } from '../schedule/code-schedules';
 import { Scheduler } from '../schedule/scheduler';
 import type { PeriodicService } from '../services/background-service';
@@ -50,6 +49,7 @@ export class WorkerPool implements SlotLender {
   private readonly prefetch: Prefetch;
   private readonly claimer: Claimer;
   private readonly progress: ProgressBuffer;
+  private readonly logs: LogBuffer;
   private readonly completer: Batcher<JobCompletion, CompletionOutcome>;
   private readonly runner: JobRunner;
   private readonly outcomes: OutcomeWriter;
@@ -57,8 +57,7 @@ export class WorkerPool implements SlotLender {
   private readonly codeSchedules: CodeSchedules;
   /** Rescuer, schedule firer, serial-queue keeper and pruner: started after the schedules are declared, stopped with claiming. */
   private readonly services: PeriodicService[];
-  /** Cancellations of jobs not (yet) known here: one may overtake the claim of its job. */
-  private readonly cancelled = new RecentIds();
+  private readonly aborts: JobAborts;
   private readonly unsubscribe: Array<() => void> = [];
   private unsubscribeCancel?: () => void;
   private state: State = 'idle';
@@ -77,6 +76,7 @@ export class WorkerPool implements SlotLender {
   ) {
     this.prefetch = new Prefetch(options.prefetch);
     this.slots = new SlotTable(options.concurrency, registry);
+    this.aborts = new JobAborts(this.slots, this.logger, () => this.wake());
     this.claimer = new Claimer(
       this.slots,
       stores.claims,
@@ -87,17 +87,26 @@ export class WorkerPool implements SlotLender {
       (rows) => this.claimed(rows),
     );
     this.progress = new ProgressBuffer(stores.outcomes, this.failures);
+    this.logs = new LogBuffer(stores.outcomes, this.failures);
     this.completer = new Batcher((completions) => writeCompletions(stores.outcomes, completions, retention.completedMs === 0));
     // A job due again at once is claimed now; later ones are found by the poll, as delayed jobs are.
-    this.outcomes = new OutcomeWriter(stores.outcomes, this.progress, this.completer, options.leaseMs, maxPayloadBytes, (dueInMs) => {
-      if (dueInMs <= 0) this.wake();
-    });
-    this.runner = new JobRunner(this.progress, this.outcomes);
+    this.outcomes = new OutcomeWriter(
+      stores.outcomes,
+      this.progress,
+      this.logs,
+      this.completer,
+      options.leaseMs,
+      maxPayloadBytes,
+      (dueInMs) => {
+        if (dueInMs <= 0) this.wake();
+      },
+    );
+    this.runner = new JobRunner(this.progress, this.logs, this.outcomes);
     this.leaseKeeper = new LeaseKeeper(
       stores.claims,
       options.leaseMs,
       () => this.slots.leasesToKeep(Date.now()),
-      (ids, cancelled) => this.leasesLost(ids, cancelled),
+      (ids, cancelled) => this.aborts.leasesLost(ids, cancelled),
       this.failures,
     );
     this.codeSchedules = new CodeSchedules(
@@ -163,17 +172,13 @@ export class WorkerPool implements SlotLender {
       this.listener.on(channels.newJobs, () => this.wake()),
       this.listener.onReconnect(() => this.wake()),
     );
-    // `id:token` of a job cancelled while it ran. By token, not id: a cancelled job can be retried and claimed again.
-    this.unsubscribeCancel = this.listener.on(channels.cancel, (payload) => {
-      const [id, token] = payload.split(':');
-      if (token) this.cancelled.add(token);
-      this.abortCancelled(id, token);
-    });
+    this.unsubscribeCancel = this.listener.on(channels.cancel, (payload) => this.aborts.heardCancellation(payload));
     await this.listener.start();
     await this.stores.admin.declareDeadLetters(...this.registry.deadLetters());
     await this.codeSchedules.start();
     if (this.state !== 'running') return; // stopped while starting
     this.progress.start();
+    this.logs.start();
     this.leaseKeeper.start();
     for (const service of this.services) service.start();
     this.claimer.start();
@@ -221,7 +226,7 @@ export class WorkerPool implements SlotLender {
     for (const row of rows) {
       const handler = this.registry.get(row.type);
       // A cancellation may overtake its job's claim: the job is cancelled in the database, nothing to run.
-      if (handler && !this.cancelled.has(row.claim_token)) this.slots.track(new ActiveJob(row, handler));
+      if (handler && !this.aborts.wasCancelled(row.claim_token)) this.slots.track(new ActiveJob(row, handler));
     }
     this.startWaiting();
   }
@@ -251,38 +256,6 @@ export class WorkerPool implements SlotLender {
       });
   }
 
-  /** Aborts the job `id` this worker holds (only under claim `token`, when given). */
-  private abort(id: string, reason: Error, token?: string): void {
-    const job = this.slots.active.get(id);
-    if (!job || (token !== undefined && job.lease.token !== token)) return;
-    if (job.phase === 'waiting') {
-      this.slots.dropUnstarted(job);
-      this.wake();
-    } else if (job.phase === 'running') job.abort(reason);
-  }
-
-  private abortCancelled(id: string, token?: string): void {
-    this.abort(id, new JobCancelledError(messages.jobCancelled()), token);
-  }
-
-  private leasesLost(ids: string[], cancelled: Set<string>): void {
-    for (const id of ids) {
-      const job = this.slots.active.get(id) ?? this.slots.settling.get(id);
-      if (!job) continue;
-      // An outcome write raced the heartbeat: the write's fence decides; it is no longer retried.
-      if (job.phase === 'finishing' || job.phase === 'leaseLost') {
-        job.loseLease();
-        continue;
-      }
-      if (cancelled.has(id)) this.abortCancelled(id);
-      else {
-        this.logger.warn(`Lost the lease on job #${id} (${job.type}); aborting it here.`);
-        this.abort(id, new LeaseLostError(messages.leaseLost()));
-      }
-      job.loseLease();
-    }
-  }
-
   private async drain(): Promise<void> {
     if (this.state === 'idle') {
       this.state = 'stopped';
@@ -291,8 +264,8 @@ export class WorkerPool implements SlotLender {
     await this.stopClaiming();
     // One deadline for the whole shutdown, counted from when claiming stopped (Nest's module destroy hook).
     const deadline = this.shutdownDeadline ?? Date.now() + this.options.shutdownTimeoutMs;
-    const { slots, outcomes, completer, leaseKeeper, progress, logger, options } = this;
-    await drainJobs({ slots, outcomes, completer, leaseKeeper, progress, logger, options }, deadline);
+    const { slots, outcomes, completer, leaseKeeper, progress, logs, logger, options } = this;
+    await drainJobs({ slots, outcomes, completer, leaseKeeper, reports: [progress, logs], logger, options }, deadline);
     this.unsubscribeCancel?.();
     this.state = 'stopped';
     this.logger.log(`Worker ${this.workerId} stopped.`);

@@ -1,7 +1,17 @@
 import type { SqlFragments } from './fragments';
 
 /** Reading and operating jobs from code: QueueService reads, cancels, pauses and counts. */
-export function adminSql({ jobs, paused, columns, released, notifyIfAny, releaseQueues, unblockHeads, deadLetterTargets }: SqlFragments) {
+export function adminSql({
+  jobs,
+  paused,
+  columns,
+  released,
+  notifyIfAny,
+  releaseQueues,
+  unblockHeads,
+  deadLetterTargets,
+  jobLogs,
+}: SqlFragments) {
   return {
     /** $1 ids. */
     selectJobs: `SELECT ${columns} FROM ${jobs} WHERE id = ANY($1::bigint[])`,
@@ -23,6 +33,9 @@ export function adminSql({ jobs, paused, columns, released, notifyIfAny, release
       ), released AS (${releaseQueues('cancelled')}), unblocked AS (${unblockHeads('cancelled', 'cancelled')})
       SELECT c.*, CASE WHEN c.held_token IS NOT NULL THEN pg_notify($2, c.id || ':' || c.held_token) END, pg_notify($3, '')
         FROM cancelled c, (${notifyIfAny('released', '$4')}) n`,
+
+    /** $1 job id: its stored log lines, oldest first. */
+    selectLogs: `SELECT at, attempt, message FROM ${jobLogs} WHERE job_id = $1::bigint ORDER BY id`,
 
     now: 'SELECT now() AS now',
 

@@ -16,6 +16,7 @@ export function sqlFragments(quotedSchema: string, { asyncWorkerCommits }: Worke
   const paused = `${quotedSchema}.paused_types`;
   const schedules = `${quotedSchema}.schedules`;
   const deadLetterTargets = `${quotedSchema}.dead_letters`;
+  const jobLogs = `${quotedSchema}.job_logs`;
   const columns = `id::text AS id, type, queue, status, priority, payload, progress, stage, attempts, max_attempts,
     run_at, created_at, started_at, finished_at, last_error, result, job_key`;
   // What a worker reads of a job it claims (ClaimedJobRow).
@@ -75,10 +76,16 @@ export function sqlFragments(quotedSchema: string, { asyncWorkerCommits }: Worke
      WHERE f.status = 'failed'
      ORDER BY f.id
     RETURNING id`;
+  // Deletes the stored log lines of the jobs of `cte` (id), which the statement deletes. While no job has ever logged,
+  // the one-time check keeps this from reading anything per job.
+  const dropLogs = (cte: string) => `
+    DELETE FROM ${jobLogs} l USING ${cte} d
+     WHERE l.job_id = d.id::bigint AND EXISTS (SELECT 1 FROM ${jobLogs})`;
   // Completes the jobs that `change` (returning id, queue, status) accepted: frees their queues, wakes watchers.
-  const completion = (change: string, eventsParam: string, newJobsParam: string) => `
+  // With `deletes`, `change` deletes the jobs, and their log lines go with them.
+  const completion = (change: string, eventsParam: string, newJobsParam: string, deletes = false) => `
       WITH completed AS (${change}), released AS (${releaseQueues('completed')}),
-           unblocked AS (${unblockHeads('released', 'completed')})
+           unblocked AS (${unblockHeads('released', 'completed')})${deletes ? `, dropped_logs AS (${dropLogs('completed')})` : ''}
       SELECT completed.id FROM completed, (${notifyIfAny('completed', eventsParam)}) a, (${notifyIfAny('released', newJobsParam)}) b${workerCommit}`;
   // Up to $4 jobs of one final status that finished at least `retentionParam` ms ago, oldest first, through that
   // status's partial index (jobs_completed_idx...): the literal status is what lets the planner use it.
@@ -96,6 +103,7 @@ export function sqlFragments(quotedSchema: string, { asyncWorkerCommits }: Worke
     paused,
     schedules,
     deadLetterTargets,
+    jobLogs,
     columns,
     claimedColumns,
     released,
@@ -110,6 +118,7 @@ export function sqlFragments(quotedSchema: string, { asyncWorkerCommits }: Worke
     queueHead,
     unblockHeads,
     enqueueDeadLetters,
+    dropLogs,
     completion,
     pastRetention,
   };

@@ -12,6 +12,7 @@ export function maintenanceSql({
   pastRetention,
   attemptsExhausted,
   enqueueDeadLetters,
+  dropLogs,
 }: SqlFragments) {
   return {
     /**
@@ -80,8 +81,8 @@ export function maintenanceSql({
         UNION ALL ${pastRetention('failed', '$2')}
         UNION ALL ${pastRetention('cancelled', '$3')}
       ), pruned AS (
-        DELETE FROM ${jobs} j USING due d WHERE j.id = d.id RETURNING 1
-      )
+        DELETE FROM ${jobs} j USING due d WHERE j.id = d.id RETURNING j.id
+      ), dropped_logs AS (${dropLogs('pruned')})
       SELECT count(*)::int AS pruned FROM pruned`,
 
     /**

@@ -26,7 +26,7 @@ export interface RetryWrite {
  * Operating jobs from code: listing and counting them, and the actions on one job or many (QueueService). These are
  * built per call, since their filters vary; an action takes one batch of the selection per statement.
  */
-export function operationsSql({ jobs, columns, released, notifyIfAny, releaseQueues, unblockHeads }: SqlFragments) {
+export function operationsSql({ jobs, columns, released, notifyIfAny, releaseQueues, unblockHeads, dropLogs }: SqlFragments) {
   /**
    * Locks up to a batch of the selected jobs in id order, as every worker write locks them, waiting for the brief
    * locks workers hold. A row that changed meanwhile is re-checked against the statuses: a job that started while the
@@ -113,7 +113,8 @@ export function operationsSql({ jobs, columns, released, notifyIfAny, releaseQue
         DELETE FROM ${jobs} j USING target t
          WHERE j.id = t.id
         RETURNING j.id::text AS id, j.queue, 'cancelled'::text AS status
-      ), released AS (${releaseQueues('changed')}), unblocked AS (${unblockHeads('changed', 'changed')})
+      ), released AS (${releaseQueues('changed')}), unblocked AS (${unblockHeads('changed', 'changed')}),
+         dropped_logs AS (${dropLogs('changed')})
       SELECT ${progress},
              (${notifyIfAny('changed', values.add(at.channels.events, 'text'))}) AS told,
              (${notifyIfAny('released', values.add(at.channels.newJobs, 'text'))}) AS woken`;

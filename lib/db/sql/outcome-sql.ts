@@ -11,6 +11,7 @@ export function outcomeSql({
   attemptsExhausted,
   workerCommit,
   enqueueDeadLetters,
+  jobLogs,
 }: SqlFragments) {
   return {
     /** $1 ids, $2 tokens, $3 lease (ms). Returns the ids whose lease this worker still holds. */
@@ -61,7 +62,30 @@ export function outcomeSql({
        RETURNING j.id::text AS id, j.queue, 'completed'::text AS status`,
       '$3',
       '$4',
+      true,
     ),
+
+    /**
+     * $1 job ids, $2 tokens, $3 attempts, $4 ages (ms before now), $5 messages, $6 most lines kept per job.
+     * Stores log lines of running jobs in the order given, each at the database's now() less its age; lines past a
+     * job's limit are dropped.
+     */
+    saveLogs: `
+      WITH lines AS (
+        SELECT l.*, row_number() OVER (PARTITION BY l.id ORDER BY l.ord) AS nth
+          FROM unnest($1::bigint[], $2::uuid[], $3::int[], $4::float8[], $5::text[]) WITH ORDINALITY
+               AS l(id, token, attempt, age_ms, message, ord)
+      ), stored AS (
+        SELECT u.id, (SELECT count(*) FROM ${jobLogs} s WHERE s.job_id = u.id) AS n FROM (SELECT DISTINCT id FROM lines) u
+      ), saved AS (
+        INSERT INTO ${jobLogs} (job_id, attempt, at, message)
+        SELECT l.id, l.attempt, now() - l.age_ms * interval '1 millisecond', l.message
+          FROM lines l JOIN stored s ON s.id = l.id JOIN ${jobs} j ON j.id = l.id
+         WHERE j.claim_token = l.token AND j.status = 'running' AND s.n + l.nth <= $6
+         ORDER BY l.ord
+        RETURNING 1
+      )
+      SELECT count(*)::int AS saved FROM saved${workerCommit}`,
 
     /**
      * $1 id, $2 token, $3 error text, $4 retry delay (ms), $5 progress, $6 stage, $7 events channel,

@@ -37,6 +37,11 @@ export class AdminStore {
     return rows[0];
   }
 
+  /** The log lines stored for job `id`, oldest first. */
+  async logs(id: string): Promise<Array<{ at: Date; attempt: number; message: string }>> {
+    return (await this.statements.run<{ at: Date; attempt: number; message: string }>(this.db.pool, this.db.sql.selectLogs, [id])).rows;
+  }
+
   /** The database's clock: schedules, delays and leases never use the app server's. */
   async now(): Promise<number> {
     const { rows } = await this.statements.run<{ now: Date }>(this.db.pool, this.db.sql.now);

@@ -9,6 +9,13 @@ export interface HandBack extends JobLease {
   started: boolean;
 }
 
+/** A line a handler logged, buffered until written; `at` is the worker's performance.now() when it was logged. */
+export interface LogLine extends JobLease {
+  attempt: number;
+  message: string;
+  at: number;
+}
+
 /** Runs the fenced writes a worker makes about its jobs (sql/outcome-sql.ts): each names the lease it holds. */
 export class OutcomeStore {
   constructor(
@@ -20,6 +27,19 @@ export class OutcomeStore {
     updates = byId(updates);
     const values = [idsOf(updates), tokensOf(updates), updates.map((u) => u.percent), updates.map((u) => u.stage), this.db.channels.events];
     await this.statements.run(this.db.pool, this.statements.prepared(this.db.sql.saveProgress, values));
+  }
+
+  /** Stores the lines of jobs this worker still holds, in the order given; `nowMs` is performance.now() at the write. */
+  async saveLogs(lines: LogLine[], nowMs: number, maxPerJob: number): Promise<void> {
+    const values = [
+      lines.map((line) => line.id),
+      lines.map((line) => line.token),
+      lines.map((line) => line.attempt),
+      lines.map((line) => Math.max(0, nowMs - line.at)),
+      lines.map((line) => line.message),
+      maxPerJob,
+    ];
+    await this.statements.run(this.db.pool, this.statements.prepared(this.db.sql.saveLogs, values));
   }
 
   /** Returns the ids whose completion was accepted. With `deleteAtOnce` (retention 0) the jobs are deleted instead. */
