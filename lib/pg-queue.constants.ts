@@ -1,5 +1,7 @@
 /** Metadata key that @JobHandler writes and HandlerExplorer reads. */
 export const JOB_HANDLER_METADATA = 'nestjs-pgqueue:job-handler';
+/** Metadata key that @OnJobEvent writes and HandlerExplorer reads. */
+export const JOB_EVENT_LISTENER_METADATA = 'nestjs-pgqueue:job-event-listener';
 export const DEFAULT_SCHEMA = 'pgqueue';
 export const DEFAULT_PRIORITY = 100;
 export const DEFAULT_MAX_ATTEMPTS = 3;

@@ -11,6 +11,7 @@ import { ModulesContainer } from '@nestjs/core';
 import { PgListener } from './db/pg-listener';
 import { QueueDatabase } from './db/queue-database';
 import { HandlerExplorer } from './discovery/handler-explorer';
+import { JobEventStream } from './events/job-event-stream';
 import { HandlerRegistry } from './discovery/handler-registry';
 import { PgQueueConfigError } from './errors';
 import { messages } from './errors/messages';
@@ -39,6 +40,7 @@ export class PgQueueLifecycle
     private readonly db: QueueDatabase,
     private readonly listener: PgListener,
     private readonly watcher: JobWatcher,
+    private readonly eventStream: JobEventStream,
     private readonly inserter: JobInserter,
     /** Null in a producer-only application. */
     @Inject(WorkerPool) private readonly worker: WorkerPool | null,
@@ -62,6 +64,7 @@ export class PgQueueLifecycle
     workerOwners.set(this.modules, this);
     try {
       this.registry.addAll(this.explorer.explore());
+      this.worker.setEventListeners(this.explorer.exploreListeners());
     } catch (error) {
       await this.releaseConnections();
       throw error;
@@ -78,12 +81,13 @@ export class PgQueueLifecycle
   }
 
   /**
-   * Runs while QueueService and the pool still work, so draining handlers can enqueue follow-ups. Open watch()
-   * streams end here: Nest closes the HTTP server next and would wait for their server-sent-event connections.
+   * Runs while QueueService and the pool still work, so draining handlers can enqueue follow-ups. Open watch() and
+   * events() streams end here: Nest closes the HTTP server next and would wait for their server-sent-event connections.
    */
   async beforeApplicationShutdown(): Promise<void> {
     await this.worker?.stop();
     this.watcher.close();
+    this.eventStream.close();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -98,6 +102,7 @@ export class PgQueueLifecycle
    */
   private async releaseConnections(): Promise<void> {
     this.watcher.close();
+    this.eventStream.close();
     await untilDeadline(this.listener.close(), Date.now() + CLOSE_STEP_MS);
     // Enqueues accepted before shutdown still get written, within the shutdown deadline.
     await untilDeadline(this.inserter.idle(), Date.now() + this.options.worker.shutdownTimeoutMs);

@@ -6,6 +6,7 @@ import { JobStores } from './db/stores/job-stores';
 import { ScheduleStore } from './db/stores/schedule-store';
 import { StatementRunner } from './db/statement-runner';
 import { HandlerExplorer } from './discovery/handler-explorer';
+import { JobEventStream } from './events/job-event-stream';
 import { HandlerMetadataAccessor } from './discovery/handler-metadata.accessor';
 import { HandlerRegistry } from './discovery/handler-registry';
 import type { PgQueueModuleOptions } from './interfaces';
@@ -70,6 +71,12 @@ export const queueProviders: Provider[] = [
     inject: [QueueDatabase, JobStores, PgListener, RESOLVED_OPTIONS],
     useFactory: (db: QueueDatabase, stores: JobStores, listener: PgListener, options: ResolvedModuleOptions) =>
       new JobWatcher(db, stores.admin, listener, options.worker.pollIntervalMs),
+  },
+  {
+    provide: JobEventStream,
+    inject: [QueueDatabase, JobStores, PgListener],
+    useFactory: (db: QueueDatabase, stores: JobStores, listener: PgListener) =>
+      new JobEventStream(stores.events, stores.admin, listener, db.channels.jobEvents),
   },
   HandlerMetadataAccessor,
   HandlerExplorer,

@@ -8,6 +8,8 @@ import { messages } from './errors/messages';
 import type {
   EnqueueManyOptions,
   EnqueueOptions,
+  JobEvent,
+  JobEventFilter,
   JobFilter,
   JobPage,
   JobSnapshot,
@@ -23,6 +25,8 @@ import { decodeCursor, encodeCursor } from './operations/job-cursor';
 import { toJobSelection, toListQuery } from './operations/job-filter-input';
 import type { ResolvedModuleOptions } from './pg-queue.options';
 import { RESOLVED_OPTIONS } from './pg-queue.tokens';
+import { JobEventStream } from './events/job-event-stream';
+import { toEventFilter } from './events/job-event-filter';
 import { JobInserter } from './producer/job-inserter';
 import { JobWatcher } from './producer/job-watcher';
 import { assertUniqueKeys, toNewJobRow, validateClient } from './producer/enqueue-input';
@@ -37,6 +41,7 @@ export class QueueService {
     private readonly schedules: ScheduleStore,
     private readonly inserter: JobInserter,
     private readonly watcher: JobWatcher,
+    private readonly eventStream: JobEventStream,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedModuleOptions,
   ) {}
 
@@ -163,6 +168,15 @@ export class QueueService {
   /** The lines the job's handler stored with ctx.log(), oldest first, each with its attempt; [] when there are none. */
   async getJobLogs(id: string): Promise<Array<{ at: Date; attempt: number; message: string }>> {
     return this.stores.admin.logs(validateJobId(id));
+  }
+
+  /**
+   * Job events from every process (started, progress, completed, retrying, failed, cancelled, snoozed, rescued),
+   * narrowed by `filter`. Workers publish them only while some process subscribes; they are notifications, not a
+   * record: events sent while this process's listener reconnects are missed.
+   */
+  events<R = unknown>(filter: JobEventFilter = {}): Observable<JobEvent<R>> {
+    return this.eventStream.events(toEventFilter(filter)) as Observable<JobEvent<R>>;
   }
 
   /** Emits the job's snapshot on every change of state or progress, from any process; completes when the job ends. */

@@ -12,6 +12,14 @@ export function quoteSchema(schema: unknown): string {
 
 /** NOTIFY channels of one schema. The `new` channel name is also built by the insert trigger of migration 001. */
 export function channelsFor(schema: string) {
-  return { newJobs: `${schema}:new`, events: `${schema}:events`, cancel: `${schema}:cancel` };
+  return {
+    newJobs: `${schema}:new`,
+    events: `${schema}:events`,
+    cancel: `${schema}:cancel`,
+    /** Job events for QueueService.events(), published only while someone subscribes. */
+    jobEvents: `${schema}:job-events`,
+    /** A process subscribed to job events: workers start publishing them. */
+    subscribers: `${schema}:subscribers`,
+  };
 }
 export type Channels = ReturnType<typeof channelsFor>;

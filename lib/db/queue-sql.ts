@@ -1,6 +1,7 @@
 import { adminSql } from './sql/admin-sql';
 import { claimSql } from './sql/claim-sql';
 import { sqlFragments, type WorkerCommitOptions } from './sql/fragments';
+import { eventsSql } from './sql/events-sql';
 import { insertSql } from './sql/insert-sql';
 import { maintenanceSql } from './sql/maintenance-sql';
 import { operationsSql } from './sql/operations-sql';
@@ -22,6 +23,7 @@ export function queueSql(quotedSchema: string, commits: WorkerCommitOptions = { 
     ...maintenanceSql(fragments),
     ...adminSql(fragments),
     ...scheduleSql(fragments),
+    ...eventsSql(fragments),
   };
 }
 

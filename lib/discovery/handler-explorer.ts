@@ -3,9 +3,10 @@ import { ContextIdFactory, DiscoveryService, MetadataScanner, ModuleRef } from '
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import type { JobHandlerMetadata } from '../decorators/job-handler.decorator';
 import { HandlerMetadataAccessor } from './handler-metadata.accessor';
+import type { JobEventListenerDefinition } from '../events/job-event-listener.definition';
 import type { JobHandlerDefinition } from './job-handler.definition';
 
-/** Finds @JobHandler methods on the application's providers. Collects only; the registry validates. */
+/** Finds @JobHandler and @OnJobEvent methods on the application's providers. Collects only; others validate. */
 @Injectable()
 export class HandlerExplorer {
   private readonly logger = new Logger('PgQueue');
@@ -18,23 +19,42 @@ export class HandlerExplorer {
   ) {}
 
   explore(): JobHandlerDefinition[] {
-    const found: JobHandlerDefinition[] = [];
+    const handlers = this.scan<JobHandlerMetadata, JobHandlerDefinition>(
+      (method) => this.metadata.handlerOf(method),
+      (metadata, name, invoke) => ({ ...metadata, name, invoke: (payload, ctx) => invoke(payload, ctx) }),
+    );
+    this.warnAboutControllers();
+    return handlers;
+  }
+
+  /** The @OnJobEvent methods, each called through DI as handlers are. */
+  exploreListeners(): JobEventListenerDefinition[] {
+    return this.scan(
+      (method) => this.metadata.listenerOf(method),
+      ({ events, options }, name, invoke) => ({ events, types: options.type, name, invoke: (event) => invoke(event) }),
+    );
+  }
+
+  /** Every provider method that `read` finds metadata on, defined by `define` with a way to call it. */
+  private scan<M, D>(read: (method: unknown) => M | undefined, define: (metadata: M, name: string, invoke: Invoke) => D): D[] {
+    const found: D[] = [];
     const seen = new Set<object>();
     for (const wrapper of this.discovery.getProviders()) {
       const isStatic = wrapper.isDependencyTreeStatic();
       // A request-scoped provider has no instance at bootstrap: its class prototype carries the metadata.
       const target = (isStatic ? wrapper.instance : wrapper.metatype?.prototype) as unknown;
       if (!target || typeof target !== 'object') continue;
-      // The same instance can be listed by several modules; its handlers are registered once.
+      // The same instance can be listed by several modules; its methods are registered once.
       if (seen.has(target)) continue;
       seen.add(target);
       const prototype = (isStatic ? Object.getPrototypeOf(target) : target) as Methods;
       for (const method of this.scanner.getAllMethodNames(prototype)) {
-        const metadata = this.metadata.handlerOf(prototype[method]);
-        if (metadata) found.push(this.define(wrapper, prototype.constructor as Type, method, metadata));
+        const metadata = read(prototype[method]);
+        if (metadata === undefined) continue;
+        const name = `${(prototype.constructor as Type).name}#${method}`;
+        found.push(define(metadata, name, this.invoker(wrapper, method, name)));
       }
     }
-    this.warnAboutControllers();
     return found;
   }
 
@@ -53,24 +73,22 @@ export class HandlerExplorer {
     }
   }
 
-  private define(wrapper: InstanceWrapper, metatype: Type, method: string, metadata: JobHandlerMetadata): JobHandlerDefinition {
-    const name = `${metatype.name}#${method}`;
+  /** Calls `method` on the provider's instance, or for request-scoped providers on a fresh one each time. */
+  private invoker(wrapper: InstanceWrapper, method: string, name: string): Invoke {
     if (wrapper.isDependencyTreeStatic()) {
       const instance = wrapper.instance as Methods;
-      return { ...metadata, name, invoke: async (payload, ctx) => instance[method](payload, ctx) };
+      return async (...args) => instance[method](...args);
     }
-    // Request-scoped (or depending on one): a fresh DI sub-tree per job, as Nest gives each request.
-    this.logger.log(`${name} is on a request-scoped provider: a new instance is resolved for every job.`);
-    return {
-      ...metadata,
-      name,
-      invoke: async (payload, ctx) => {
-        const instance: Methods = await this.moduleRef.resolve(wrapper.token as Type, ContextIdFactory.create(), { strict: false });
-        return instance[method](payload, ctx);
-      },
+    // Request-scoped (or depending on one): a fresh DI sub-tree per call, as Nest gives each request.
+    this.logger.log(`${name} is on a request-scoped provider: a new instance is resolved for every call.`);
+    return async (...args) => {
+      const instance: Methods = await this.moduleRef.resolve(wrapper.token as Type, ContextIdFactory.create(), { strict: false });
+      return instance[method](...args);
     };
   }
 }
+
+type Invoke = (...args: unknown[]) => Promise<unknown>;
 
 /** A provider instance or prototype, seen as what the explorer reads of it: its methods by name. */
 type Methods = Record<string, (...args: unknown[]) => unknown> & { constructor: { name: string } };

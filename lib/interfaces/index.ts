@@ -4,3 +4,4 @@ export * from './handler-options.interface';
 export * from './job-context.interface';
 export * from './schedule.interface';
 export * from './job-query.interface';
+export * from './job-event.interface';

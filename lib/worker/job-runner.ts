@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { JobTimeoutError } from '../errors';
 import { messages } from '../errors/messages';
+import type { JobEventBus } from '../events/job-event-bus';
 import type { ActiveJob } from './active-job';
 import { JobExecutionContext } from './job-execution-context';
 import type { HandlerOutcome, OutcomeWriter } from './outcome-writer';
@@ -18,6 +19,7 @@ export class JobRunner {
     private readonly progress: ProgressBuffer,
     private readonly logs: LogBuffer,
     private readonly outcomes: OutcomeWriter,
+    private readonly events: JobEventBus,
   ) {}
 
   /**
@@ -40,9 +42,14 @@ export class JobRunner {
         startedAt: row.started_at,
       },
       job,
-      (percent, stage) => job.phase === 'running' && this.progress.record(job.lease, percent, stage),
+      (percent, stage) => {
+        if (job.phase !== 'running') return;
+        this.progress.record(job.lease, percent, stage);
+        this.events.emit('progress', row, { progress: percent, stage: stage ?? null });
+      },
       (message) => job.phase === 'running' && this.logs.record(job.lease, row.attempts, message),
     );
+    this.events.emit('started', row);
     const timeoutMs = handler.options.timeoutMs;
     const timer = timeoutMs ? setTimeout(() => job.abort(new JobTimeoutError(messages.jobTimedOut(timeoutMs))), timeoutMs) : undefined;
     let outcome: HandlerOutcome;

@@ -6,6 +6,7 @@ import { messages } from '../errors/messages';
 import type { Batcher } from '../services/batcher';
 import { cappedBackoff } from '../services/capped-backoff';
 import { toPlainJson } from '../validation/json-value';
+import type { JobEventBus } from '../events/job-event-bus';
 import type { ActiveJob } from './active-job';
 import { retryDelayMs } from './backoff';
 import type { CompletionOutcome } from './completion-writer';
@@ -40,6 +41,7 @@ export class OutcomeWriter {
     private readonly maxResultBytes: number,
     /** Told when a job went back to pending (a retry or a snooze) and is due again in `dueInMs`. */
     private readonly requeued: (dueInMs: number) => void,
+    private readonly events: JobEventBus,
   ) {}
 
   /** Writes stop retrying at this time (the shutdown deadline): what is not written by then is left to the lease. */
@@ -53,7 +55,8 @@ export class OutcomeWriter {
     job.writeDeadline = Date.now() + this.persistRetryMs;
     const reason = job.abortReason;
     // Cancelled or no longer ours: the database already says what happened; any write would be fenced off.
-    if (reason instanceof JobCancelledError || reason instanceof LeaseLostError) return;
+    if (reason instanceof JobCancelledError) return this.events.emit('cancelled', job.row);
+    if (reason instanceof LeaseLostError) return;
     // Its last lines first, while its lease holds: once the outcome is written they would be fenced off. Lines that
     // cannot be stored in time are given up, never the outcome.
     await this.persist(job, () => this.logs.flushFor(job.lease, job.row.attempts)).catch((error: Error) =>
@@ -71,7 +74,9 @@ export class OutcomeWriter {
     const accepted = await this.persist(job, () =>
       this.store.snooze(job.lease, delayMs, latest?.percent ?? job.row.progress, latest?.stage ?? null),
     );
-    if (accepted) this.requeued(delayMs);
+    if (!accepted) return;
+    this.requeued(delayMs);
+    this.events.emit('snoozed', job.row, { delayMs });
   }
 
   private async complete(job: ActiveJob, result: unknown): Promise<void> {
@@ -87,6 +92,7 @@ export class OutcomeWriter {
     const outcome = await this.persist(job, () => this.completer.add({ ...job.lease, result: json, stage }));
     if (outcome instanceof Error) return this.fail(job, new UnrecoverableJobError(messages.resultRejected(outcome.message)));
     if (!outcome) this.logger.warn(`Completion of job #${job.lease.id} was not recorded: this worker no longer holds its lease.`);
+    else this.events.emit('completed', job.row, { result });
   }
 
   private async fail(job: ActiveJob, error: unknown): Promise<void> {
@@ -116,6 +122,12 @@ export class OutcomeWriter {
       }),
     );
     if (status === 'pending') this.requeued(retryDelay);
+    if (status)
+      this.events.emit(status === 'pending' ? 'retrying' : 'failed', row, {
+        error: described,
+        cause: error,
+        ...(status === 'pending' && { delayMs: retryDelay }),
+      });
     // Every failed attempt, not only the last: a person looking at a flapping job needs each cause.
     const summary = described.split('\n', 1)[0];
     if (status === 'pending')

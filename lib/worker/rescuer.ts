@@ -1,5 +1,5 @@
 import type { Logger } from '@nestjs/common';
-import type { MaintenanceStore } from '../db/stores/maintenance-store';
+import type { MaintenanceStore, RescuedJob } from '../db/stores/maintenance-store';
 import { messages } from '../errors/messages';
 import { PeriodicService } from '../services/background-service';
 import type { FailureLog } from '../services/failure-log';
@@ -11,7 +11,7 @@ export class Rescuer extends PeriodicService {
   constructor(
     private readonly store: MaintenanceStore,
     intervalMs: number,
-    private readonly onRescued: () => void,
+    private readonly onRescued: (rows: RescuedJob[]) => void,
     private readonly logger: Logger,
     failures: FailureLog,
   ) {
@@ -26,7 +26,7 @@ export class Rescuer extends PeriodicService {
         this.logger.warn(
           `Recovered ${rows.length} job(s) whose worker stopped heartbeating: ${rows.map((r) => `#${r.id} -> ${r.status}`).join(', ')}`,
         );
-        this.onRescued();
+        this.onRescued(rows);
       }
     } while (rows.length === BATCH_SIZE);
   }

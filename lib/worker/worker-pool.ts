@@ -22,6 +22,10 @@ import { drainJobs, FINAL_WRITE_MS, jobList } from './drain';
 import { JobRunner } from './job-runner';
 import { OutcomeWriter } from './outcome-writer';
 import { LeaseKeeper } from './lease-keeper';
+import { EventPublisher } from '../events/event-publisher';
+import { JobEventBus } from '../events/job-event-bus';
+import type { JobEventListenerDefinition } from '../events/job-event-listener.definition';
+import { messages } from '../errors/messages';
 import { LogBuffer } from './log-buffer';
 import { ProgressBuffer } from './progress-buffer';
 import { Pruner } from './pruner';
@@ -50,6 +54,9 @@ export class WorkerPool implements SlotLender {
   private readonly claimer: Claimer;
   private readonly progress: ProgressBuffer;
   private readonly logs: LogBuffer;
+  /** What happens to this worker's jobs, told to @OnJobEvent listeners and, through the publisher, to events() subscribers. */
+  private readonly events: JobEventBus;
+  private readonly publisher: EventPublisher;
   private readonly completer: Batcher<JobCompletion, CompletionOutcome>;
   private readonly runner: JobRunner;
   private readonly outcomes: OutcomeWriter;
@@ -86,6 +93,8 @@ export class WorkerPool implements SlotLender {
       this.failures,
       (rows) => this.claimed(rows),
     );
+    this.publisher = new EventPublisher(stores.events, listener, db.channels.subscribers, this.failures);
+    this.events = new JobEventBus(this.publisher);
     this.progress = new ProgressBuffer(stores.outcomes, this.failures);
     this.logs = new LogBuffer(stores.outcomes, this.failures);
     this.completer = new Batcher((completions) => writeCompletions(stores.outcomes, completions, retention.completedMs === 0));
@@ -100,8 +109,9 @@ export class WorkerPool implements SlotLender {
       (dueInMs) => {
         if (dueInMs <= 0) this.wake();
       },
+      this.events,
     );
-    this.runner = new JobRunner(this.progress, this.logs, this.outcomes);
+    this.runner = new JobRunner(this.progress, this.logs, this.outcomes, this.events);
     this.leaseKeeper = new LeaseKeeper(
       stores.claims,
       options.leaseMs,
@@ -117,11 +127,25 @@ export class WorkerPool implements SlotLender {
     );
     const wake = () => this.wake();
     this.services = [
-      new Rescuer(stores.maintenance, Math.min(5000, Math.max(250, Math.floor(options.leaseMs / 2))), wake, this.logger, this.failures),
+      new Rescuer(
+        stores.maintenance,
+        Math.min(5000, Math.max(250, Math.floor(options.leaseMs / 2))),
+        (rows) => {
+          wake();
+          for (const row of rows) this.events.emit('rescued', row, { error: messages.leaseExpired() });
+        },
+        this.logger,
+        this.failures,
+      ),
       new Scheduler(schedules, options.pollIntervalMs, wake, this.failures),
       new SerialQueueKeeper(stores.maintenance, options.pollIntervalMs, wake, this.failures),
       new Pruner(stores.maintenance, retention, this.failures),
     ];
+  }
+
+  /** The @OnJobEvent listeners found at module init. */
+  setEventListeners(listeners: JobEventListenerDefinition[]): void {
+    this.events.setListeners(listeners);
   }
 
   get types(): string[] {
@@ -179,6 +203,7 @@ export class WorkerPool implements SlotLender {
     if (this.state !== 'running') return; // stopped while starting
     this.progress.start();
     this.logs.start();
+    this.publisher.start();
     this.leaseKeeper.start();
     for (const service of this.services) service.start();
     this.claimer.start();
@@ -265,7 +290,7 @@ export class WorkerPool implements SlotLender {
     // One deadline for the whole shutdown, counted from when claiming stopped (Nest's module destroy hook).
     const deadline = this.shutdownDeadline ?? Date.now() + this.options.shutdownTimeoutMs;
     const { slots, outcomes, completer, leaseKeeper, progress, logs, logger, options } = this;
-    await drainJobs({ slots, outcomes, completer, leaseKeeper, reports: [progress, logs], logger, options }, deadline);
+    await drainJobs({ slots, outcomes, completer, leaseKeeper, reports: [progress, logs, this.publisher], logger, options }, deadline);
     this.unsubscribeCancel?.();
     this.state = 'stopped';
     this.logger.log(`Worker ${this.workerId} stopped.`);

@@ -2,6 +2,7 @@ import type { QueueDatabase } from '../queue-database';
 import type { StatementRunner } from '../statement-runner';
 import { AdminStore } from './admin-store';
 import { ClaimStore } from './claim-store';
+import { EventStore } from './event-store';
 import { InsertStore } from './insert-store';
 import { MaintenanceStore } from './maintenance-store';
 import { OperationsStore } from './operations-store';
@@ -15,6 +16,7 @@ export class JobStores {
   readonly maintenance: MaintenanceStore;
   readonly admin: AdminStore;
   readonly operations: OperationsStore;
+  readonly events: EventStore;
 
   constructor(db: QueueDatabase, statements: StatementRunner) {
     this.inserts = new InsertStore(db, statements);
@@ -23,5 +25,6 @@ export class JobStores {
     this.maintenance = new MaintenanceStore(db, statements);
     this.admin = new AdminStore(db, statements);
     this.operations = new OperationsStore(db, statements);
+    this.events = new EventStore(db, statements);
   }
 }

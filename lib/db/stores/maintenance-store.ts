@@ -8,6 +8,15 @@ export interface RetentionWindow {
   cancelledMs: number;
 }
 
+/** A job whose lease expired, back to pending or failed for good. */
+export interface RescuedJob {
+  id: string;
+  status: 'pending' | 'failed';
+  type: string;
+  attempts: number;
+  max_attempts: number;
+}
+
 /** Runs the background services' statements (sql/maintenance-sql.ts): rescue, serial-queue upkeep, pruning. */
 export class MaintenanceStore {
   constructor(
@@ -16,13 +25,14 @@ export class MaintenanceStore {
   ) {}
 
   /** Takes back up to `limit` jobs whose lease expired: retried, or failed when that was their last attempt. */
-  async rescueExpired(limit: number, error: string): Promise<Array<{ id: string; status: 'pending' | 'failed' }>> {
+  async rescueExpired(limit: number, error: string): Promise<RescuedJob[]> {
     const { channels } = this.db;
-    const { rows } = await this.statements.run<{ id: string; status: 'pending' | 'failed' }>(
-      this.db.control,
-      this.db.sql.rescueExpiredJobs,
-      [limit, error, channels.newJobs, channels.events],
-    );
+    const { rows } = await this.statements.run<RescuedJob>(this.db.control, this.db.sql.rescueExpiredJobs, [
+      limit,
+      error,
+      channels.newJobs,
+      channels.events,
+    ]);
     return rows;
   }
 
