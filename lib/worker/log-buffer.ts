@@ -56,6 +56,11 @@ export class LogBuffer implements BackgroundService {
     return this.flushing;
   }
 
+  /** Whether the running attempt of job `id` logged anything. */
+  hasLogged(id: string): boolean {
+    return this.counts.has(id);
+  }
+
   /** Before a job's outcome is written: its lines, and a last one for those it dropped. */
   async flushFor(lease: JobLease, attempt: number): Promise<void> {
     const count = this.counts.get(lease.id);

@@ -59,9 +59,10 @@ export class OutcomeWriter {
     if (reason instanceof LeaseLostError) return;
     // Its last lines first, while its lease holds: once the outcome is written they would be fenced off. Lines that
     // cannot be stored in time are given up, never the outcome.
-    await this.persist(job, () => this.logs.flushFor(job.lease, job.row.attempts)).catch((error: Error) =>
-      this.logger.warn(`The last log lines of job #${job.lease.id} could not be stored: ${error.message}`),
-    );
+    if (this.logs.hasLogged(job.lease.id))
+      await this.persist(job, () => this.logs.flushFor(job.lease, job.row.attempts)).catch((error: Error) =>
+        this.logger.warn(`The last log lines of job #${job.lease.id} could not be stored: ${error.message}`),
+      );
     if (outcome.ok === 'snooze') return this.snooze(job, outcome.delayMs);
     if (outcome.ok) return this.complete(job, outcome.result);
     // One try only: shutdown is under way; if it fails the lease expires and the job is recovered.
