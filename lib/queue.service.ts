@@ -15,6 +15,7 @@ import type {
   JobSnapshot,
   JobToEnqueue,
   ListJobsQuery,
+  ReadOptions,
   RetryOptions,
   Schedule,
   ScheduleOptions,
@@ -22,7 +23,7 @@ import type {
 } from './interfaces';
 import { ACTION_STATES, bulkSelection, toRetryWrite, unchangedJobError } from './operations/job-actions';
 import { decodeCursor, encodeCursor } from './operations/job-cursor';
-import { toJobSelection, toListQuery } from './operations/job-filter-input';
+import { toJobSelection, toListQuery, toReadTimeout } from './operations/job-filter-input';
 import type { ResolvedModuleOptions } from './pg-queue.options';
 import { RESOLVED_OPTIONS } from './pg-queue.tokens';
 import { JobEventStream } from './events/job-event-stream';
@@ -101,18 +102,18 @@ export class QueueService {
    * A page of jobs matching the query, newest first, and the cursor of the next page. Pages follow one another by id
    * (never an offset): no job is skipped or repeated, whatever is enqueued or removed between two pages.
    */
-  async listJobs<P = unknown, R = unknown>(query: ListJobsQuery = {}): Promise<JobPage<P, R>> {
+  async listJobs<P = unknown, R = unknown>(query: ListJobsQuery = {}, options: ReadOptions = {}): Promise<JobPage<P, R>> {
     const { selection, limit, cursor } = toListQuery(query);
     const afterId = cursor === undefined ? undefined : decodeCursor(cursor, selection);
-    const rows = await this.stores.operations.list(selection, { afterId, limit });
+    const rows = await this.stores.operations.list(selection, { afterId, limit }, toReadTimeout(options));
     const page = rows.slice(0, limit);
     const nextCursor = rows.length > limit ? encodeCursor(page[page.length - 1].id, selection) : null;
     return { jobs: page.map((row) => toSnapshot<P, R>(row)), nextCursor };
   }
 
   /** How many jobs match the filter (every job without one). */
-  async countJobs(filter: JobFilter = {}): Promise<number> {
-    return this.stores.operations.count(toJobSelection(filter));
+  async countJobs(filter: JobFilter = {}, options: ReadOptions = {}): Promise<number> {
+    return this.stores.operations.count(toJobSelection(filter), toReadTimeout(options));
   }
 
   /**

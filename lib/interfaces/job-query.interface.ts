@@ -28,6 +28,12 @@ export interface JobPage<TPayload = unknown, TResult = unknown> {
   nextCursor: string | null;
 }
 
+/** Options of `listJobs` and `countJobs`. */
+export interface ReadOptions {
+  /** PostgreSQL cancels the statement after this long (a QueryTimeoutError is not involved: its error is code 57014). */
+  timeoutMs?: number;
+}
+
 /** Options of `retry`: when the job runs again, and its new attempt budget. */
 export interface RetryOptions {
   /** Earliest time it may run. Not with `delayMs`. @default now */

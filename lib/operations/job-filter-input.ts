@@ -1,7 +1,7 @@
 import { JOB_STATUSES, type JobSelection } from '../db/job-selection';
 import { InvalidJobQueryError } from '../errors';
 import { messages } from '../errors/messages';
-import type { JobFilter, JobStatus, ListJobsQuery } from '../interfaces';
+import type { JobFilter, JobStatus, ListJobsQuery, ReadOptions } from '../interfaces';
 import { validateJobKey, validateJobType, validateQueueName, validateRunAt } from '../validation/job-input';
 import { refuseUnknownKeys } from '../validation/known-keys';
 
@@ -11,6 +11,7 @@ export const MAX_LIST_LIMIT = 1000;
 const FILTER_FIELDS = ['type', 'status', 'queue', 'jobKey', 'createdAfter', 'createdBefore'] as const;
 const FILTER_KEYS = new Set<string>(FILTER_FIELDS);
 const QUERY_KEYS = new Set<string>([...FILTER_FIELDS, 'limit', 'cursor']);
+const READ_KEYS = new Set(['timeoutMs']);
 
 const queryError = (message: string) => new InvalidJobQueryError(message);
 
@@ -61,4 +62,14 @@ function validTime(value: unknown, option: string): Date {
   } catch (error) {
     throw queryError((error as Error).message);
   }
+}
+
+/** The statement timeout of a listing or a count, in milliseconds, or undefined for the server's own. */
+export function toReadTimeout(options: unknown): number | undefined {
+  if (typeof options !== 'object' || options === null) throw queryError(messages.invalidOption('options', options, 'an object'));
+  refuseUnknownKeys(options, READ_KEYS, 'listJobs and countJobs', queryError);
+  const { timeoutMs } = options as ReadOptions;
+  if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs < 1))
+    throw queryError(messages.invalidOption('timeoutMs', timeoutMs, 'a positive integer of milliseconds'));
+  return timeoutMs;
 }

@@ -116,7 +116,8 @@ describe('retry, promote, remove and the bulk actions', () => {
       await app.queue.cancel(holder.id);
       // Of two finished jobs with one key, retryMany takes the newest.
       expect(await app.queue.retryMany({ jobKey: 'retry-key' })).toBe(1);
-      expect(await app.queue.getJob(holder.id)).toMatchObject({ status: 'pending' });
+      // The retried holder is due at once: the worker may already run it.
+      expect(['pending', 'running', 'completed']).toContain((await app.queue.getJob(holder.id))?.status);
       expect(await app.queue.getJob(failed.id)).toMatchObject({ status: 'failed' });
       await app.queue.cancel(holder.id);
     });

@@ -152,6 +152,19 @@ describe('listJobs and countJobs', () => {
     await expect(app.queue.countJobs({ limit: 5 } as JobFilter)).rejects.toThrow(/Unknown option limit/);
   });
 
+  it('lets PostgreSQL cancel a listing or a count that outlasts its timeoutMs', async () => {
+    await db.query(`INSERT INTO ${jobs} (type, payload, status, finished_at)
+                    SELECT 'list.bulk', '{}', 'completed', now() FROM generate_series(1, 300000)`);
+    try {
+      await expect(app.queue.countJobs({}, { timeoutMs: 1 })).rejects.toMatchObject({ code: '57014' });
+      await expect(app.queue.countJobs({ type: 'list.bulk' }, { timeoutMs: 60_000 })).resolves.toBe(300_000);
+      await expect(app.queue.listJobs({}, { timeoutMs: 0 })).rejects.toThrow(InvalidJobQueryError);
+      await expect(app.queue.countJobs({}, { timeout: 5 } as never)).rejects.toThrow(/did you mean timeoutMs/);
+    } finally {
+      await db.query(`DELETE FROM ${jobs} WHERE type = 'list.bulk'`);
+    }
+  });
+
   it('takes back only the cursors it issued, for the filter they were issued for', async () => {
     const { nextCursor } = await app.queue.listJobs({ type: 'list.a', limit: 2 });
     const cursor = nextCursor!;

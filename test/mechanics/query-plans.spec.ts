@@ -10,7 +10,22 @@ interface PlanNode {
   'Node Type': string;
   'Relation Name'?: string;
   'Index Name'?: string;
+  'Actual Rows'?: number;
+  'Actual Loops'?: number;
+  'Rows Removed by Filter'?: number;
+  'Rows Removed by Index Recheck'?: number;
   Plans?: PlanNode[];
+}
+
+/** Rows the scans of the jobs table read under EXPLAIN ANALYZE: those they returned and those they passed over. */
+function rowsRead(node: PlanNode): number {
+  const own =
+    node['Relation Name'] === 'jobs' && node['Node Type'] !== 'ModifyTable'
+      ? (node['Actual Rows'] ?? 0) * (node['Actual Loops'] ?? 1) +
+        (node['Rows Removed by Filter'] ?? 0) +
+        (node['Rows Removed by Index Recheck'] ?? 0)
+      : 0;
+  return own + (node.Plans ?? []).reduce((sum, child) => sum + rowsRead(child), 0);
 }
 
 /** Every scan of the jobs table in a plan: its node type and index. */
@@ -39,11 +54,14 @@ const fencedWrites: Array<[keyof QueueSql, string]> = [
 /** A row of `EXPLAIN (FORMAT JSON)`. */
 type ExplainRow = { 'QUERY PLAN': Array<{ Plan: PlanNode }> };
 
-/** One connection that plans as the module's own connections do: once, generically (see open-queue-database.ts). */
-async function genericPlanning(db: TestDatabase): Promise<{ client: PoolClient; close: () => Promise<void> }> {
+/**
+ * One connection that plans as the module's own connections do: once, generically (see open-queue-database.ts), or,
+ * for listings and counts, for their values (OperationsStore).
+ */
+async function planning(db: TestDatabase, mode: 'generic' | 'custom'): Promise<{ client: PoolClient; close: () => Promise<void> }> {
   const pool = new Pool({ connectionString: db.url, max: 1 });
   const client = await pool.connect();
-  await client.query('SET plan_cache_mode = force_generic_plan');
+  await client.query(`SET plan_cache_mode = force_${mode}_plan`);
   return {
     client,
     close: async () => {
@@ -67,7 +85,7 @@ describe('query plans', () => {
     // Statistics taken while every job waits and none runs: what a queue table looks like after a quiet spell.
     await db.query(`INSERT INTO ${db.schema}.jobs (type, payload) SELECT 'plans.job', '{}' FROM generate_series(1, 5000)`);
     await db.query(`ANALYZE ${db.schema}.jobs`);
-    ({ client, close } = await genericPlanning(db));
+    ({ client, close } = await planning(db, 'generic'));
   });
   afterAll(async () => {
     await close?.();
@@ -103,7 +121,10 @@ describe('query plans of listings and counts, with many finished jobs kept', () 
     const app = await startQueueApp(db, { worker: { enabled: false } });
     await app.close();
     const jobs = `${db.schema}.jobs`;
-    // 200k completed jobs of four types, a few hundred failed, cancelled, pending and running, some queued or keyed.
+    // 200k completed jobs of four types, a few hundred failed, cancelled, pending and running, some queued or keyed,
+    // and, oldest of all, a few completed jobs of a rare type.
+    await db.query(`INSERT INTO ${jobs} (type, payload, status, finished_at)
+                    SELECT 'plans.rare', '{}', 'completed', now() FROM generate_series(1, 30)`);
     await db.query(`INSERT INTO ${jobs} (type, payload, status, finished_at)
                     SELECT 'plans.' || (i % 4), '{}', 'completed', now() FROM generate_series(1, 200000) i`);
     await db.query(`INSERT INTO ${jobs} (type, payload, status, finished_at, last_error)
@@ -115,21 +136,23 @@ describe('query plans of listings and counts, with many finished jobs kept', () 
     await db.query(`UPDATE ${jobs} SET status = 'running', claim_token = gen_random_uuid(), lease_expires_at = now() + interval '1 minute'
                      WHERE id IN (SELECT id FROM ${jobs} WHERE status = 'pending' AND job_key IS NULL LIMIT 20)`);
     await db.query(`VACUUM ANALYZE ${jobs}`);
-    ({ client, close } = await genericPlanning(db));
+    ({ client, close } = await planning(db, 'custom'));
   });
   afterAll(async () => {
     await close?.();
     await db?.close();
   });
 
-  /** The scans of the jobs table in the generic plan of `statement`, as the module's own connections would run it. */
-  async function scansOf(name: string, { text, values }: BuiltStatement): Promise<string[]> {
+  /** Runs `statement` as OperationsStore does (planned for its values) under EXPLAIN ANALYZE. */
+  async function analyzed(name: string, { text, values }: BuiltStatement): Promise<PlanNode> {
     await client.query(`PREPARE ${name} AS ${text}`);
     const args = values.map((value) =>
       value instanceof Date ? `'${value.toISOString()}'` : typeof value === 'string' ? `'${value}'` : String(value),
     );
-    const { rows } = await client.query<ExplainRow>(`EXPLAIN (FORMAT JSON) EXECUTE ${name}${args.length ? `(${args.join(', ')})` : ''}`);
-    return jobsScans(rows[0]['QUERY PLAN'][0].Plan);
+    const { rows } = await client.query<ExplainRow>(
+      `EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE ${name}${args.length ? `(${args.join(', ')})` : ''}`,
+    );
+    return rows[0]['QUERY PLAN'][0].Plan;
   }
 
   const statuses = (...some: JobStatus[]) => all.filter((status) => some.includes(status));
@@ -138,34 +161,30 @@ describe('query plans of listings and counts, with many finished jobs kept', () 
     ['failed', { statuses: statuses('failed') }],
     ['running', { statuses: statuses('running') }],
     ['one type', { statuses: all, type: 'plans.1' }],
+    ['a rare type', { statuses: all, type: 'plans.rare' }],
     ['one type, failed or cancelled', { statuses: statuses('failed', 'cancelled'), type: 'plans.2' }],
     ['one serial queue', { statuses: all, queue: 'q3' }],
     ['one job key', { statuses: all, jobKey: 'k15' }],
   ];
 
-  /** How many parts a selection is read in: pending jobs with and without a serial queue are two (job-selection-sql.ts). */
-  const partsOf = (selection: JobSelection) => selection.statuses.length + (selection.statuses.includes('pending') ? 1 : 0);
-  /** Finished statuses filtered by type, queue or key: what the indexes of migration 007 serve, in id order. */
-  const listedByIndex = (selection: JobSelection) =>
-    (selection.type ?? selection.queue ?? selection.jobKey)
-      ? selection.statuses.filter((status) => ['completed', 'failed', 'cancelled'].includes(status)).length
-      : 0;
-
-  it.each(listings)('lists %s through an index per part, never scanning the table', async (name, selection) => {
-    const first = await scansOf(`list_${name.replace(/\W/g, '_')}`, operations.listJobs(selection, { limit: 50 }));
-    const next = await scansOf(`next_${name.replace(/\W/g, '_')}`, operations.listJobs(selection, { limit: 50, afterId: '150000' }));
-    for (const scans of [first, next]) {
-      expect(scans.filter((scan) => scan.startsWith('Seq Scan'))).toEqual([]);
-      // One scan per part, and the primary key fetching the page's rows.
-      expect(scans).toHaveLength(partsOf(selection) + 1);
-      expect(scans.filter((scan) => scan.includes('jobs_list_'))).toHaveLength(listedByIndex(selection));
+  // What holds whatever plan a PostgreSQL version picks: a page reads a few rows per part, never the table (200k
+  // rows), and a count of few jobs reads about those jobs. A plan may walk the primary key where the jobs it wants
+  // are near its end, or count everything with a sequential scan when it counts most of the table.
+  it.each(listings)('lists %s reading a few rows per part, never the table', async (name, selection) => {
+    for (const afterId of [undefined, '150000']) {
+      const plan = await analyzed(
+        `list_${name.replace(/\W/g, '_')}_${afterId ?? 'first'}`,
+        operations.listJobs(selection, { limit: 50, afterId }),
+      );
+      expect({ afterId, read: rowsRead(plan) < 2_000 }).toEqual({ afterId, read: true });
+      expect(jobsScans(plan).filter((scan) => scan.startsWith('Seq Scan'))).toEqual([]);
     }
   });
 
-  it.each(listings)('counts %s through an index per part, never scanning the table', async (name, selection) => {
-    const scans = await scansOf(`count_${name.replace(/\W/g, '_')}`, operations.countJobs(selection));
-    expect(scans.filter((scan) => scan.startsWith('Seq Scan') || scan.includes('jobs_pkey'))).toEqual([]);
-    expect(scans).toHaveLength(partsOf(selection));
-    expect(scans.filter((scan) => scan.includes('jobs_list_'))).toHaveLength(listedByIndex(selection));
+  const selective = listings.filter(([name]) => name !== 'every job' && name !== 'one type');
+  it.each(selective)('counts %s reading about the jobs it counts', async (name, selection) => {
+    const plan = await analyzed(`count_${name.replace(/\W/g, '_')}`, operations.countJobs(selection));
+    expect(rowsRead(plan)).toBeLessThan(2_000);
+    expect(jobsScans(plan).filter((scan) => scan.startsWith('Seq Scan'))).toEqual([]);
   });
 });

@@ -5,8 +5,8 @@
 -- through the claim indexes of 002 and 003, running ones through the lease index of 006.
 --
 -- Only finished rows enter these indexes: a job adds one entry to each when it ends, none at its enqueue or its claim,
--- so the hot path pays as little as possible for them. As in 004, each build reads the whole table and blocks writes
--- to jobs meanwhile.
+-- so the hot path pays as little as possible for them (an index of pending jobs by id cost bulk enqueue about 10%).
+-- As in 004, each build reads the whole table and blocks writes to jobs meanwhile.
 CREATE INDEX jobs_list_type_idx ON jobs (type, status, id) WHERE status IN ('completed', 'failed', 'cancelled');
 -- Only jobs with a serial queue or a job key pay for these two.
 CREATE INDEX jobs_list_queue_idx ON jobs (queue, status, id) WHERE queue IS NOT NULL AND status IN ('completed', 'failed', 'cancelled');

@@ -44,6 +44,15 @@ export function operationsSql({ jobs, columns, released, notifyIfAny, releaseQue
              (SELECT count(*) FROM changed)::int AS changed`;
 
   return {
+    /**
+     * $1 statement timeout (ms; NULL keeps the server's). Run first, in the listing's or count's transaction: plan it
+     * for its values. A filter's values decide which index pays (a rare type through the type index, a common one by
+     * walking the primary key), which one plan for every value cannot know.
+     */
+    planForValues: `
+      SELECT set_config('plan_cache_mode', 'force_custom_plan', true),
+             set_config('statement_timeout', COALESCE($1::int::text, current_setting('statement_timeout')), true)`,
+
     /** A page of the selection, newest first; one job more than `limit` when another page follows. */
     listJobs(selection: JobSelection, { afterId, limit }: { afterId?: string; limit: number }): BuiltStatement {
       const values = new SqlValues();

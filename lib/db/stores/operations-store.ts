@@ -1,3 +1,4 @@
+import type { QueryResult, QueryResultRow } from 'pg';
 import type { JobRow } from '../job-row';
 import type { JobSelection } from '../job-selection';
 import { isJobKeyConflict } from '../pg-errors';
@@ -23,15 +24,21 @@ export class OperationsStore {
   ) {}
 
   /** Up to `limit + 1` jobs, newest first: the one past `limit` says that another page follows. */
-  async list(selection: JobSelection, page: { afterId?: string; limit: number }): Promise<JobRow[]> {
-    const { text, values } = this.db.operations.listJobs(selection, page);
-    return (await this.statements.run<JobRow>(this.db.pool, text, values)).rows;
+  async list(selection: JobSelection, page: { afterId?: string; limit: number }, timeoutMs?: number): Promise<JobRow[]> {
+    return (await this.planned<JobRow>(this.db.operations.listJobs(selection, page), timeoutMs)).rows;
   }
 
-  async count(selection: JobSelection): Promise<number> {
-    const { text, values } = this.db.operations.countJobs(selection);
-    const { rows } = await this.statements.run<{ count: string }>(this.db.pool, text, values);
+  async count(selection: JobSelection, timeoutMs?: number): Promise<number> {
+    const { rows } = await this.planned<{ count: string }>(this.db.operations.countJobs(selection), timeoutMs);
     return Number(rows[0].count);
+  }
+
+  /** Runs a listing or a count planned for its values (see planForValues), cancelled by PostgreSQL after `timeoutMs`. */
+  private planned<R extends QueryResultRow>({ text, values }: BuiltStatement, timeoutMs?: number): Promise<QueryResult<R>> {
+    return this.statements.transaction(async (query) => {
+      await query(this.db.operations.planForValues, [timeoutMs ?? null]);
+      return query<R>(text, values);
+    });
   }
 
   /** The promoted job, or undefined when it was not a delayed pending job. */
