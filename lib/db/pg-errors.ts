@@ -81,3 +81,8 @@ export function isJobKeyConflict(error: unknown): boolean {
   const { code, constraint } = (error ?? {}) as { code?: unknown; constraint?: unknown };
   return code === '23505' && constraint === 'jobs_job_key_idx';
 }
+
+/** PostgreSQL's query_canceled: a statement_timeout (or a cancel request) ended the statement. */
+export function isStatementTimeout(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === '57014';
+}

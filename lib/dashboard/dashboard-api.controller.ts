@@ -1,0 +1,157 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+  Res,
+  Sse,
+  UseFilters,
+  UseGuards,
+  UseInterceptors,
+  type Type,
+} from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { map, type Observable } from 'rxjs';
+import type { JobFilter, JobSnapshot } from '../interfaces';
+import { QueueService } from '../queue.service';
+import { DashboardActionGuard, DashboardAuthGuard } from './dashboard-guards';
+import { DashboardErrors, SecurityHeaders, type HeaderSetter } from './dashboard-http';
+import { DASHBOARD_OPTIONS, type ResolvedDashboardOptions } from './dashboard-options';
+import { toListQuery, type QueryString } from './dashboard-query';
+import { CSRF_COOKIE, csrfCookie, newCsrfToken } from './dashboard-security';
+
+/** The JSON API under `${path}/api`, built per path (forRoot): every route passes auth, every action the action guard. */
+export function dashboardApiController(path: string): Type {
+  @Controller(`${path.slice(1)}/api`)
+  @UseGuards(DashboardAuthGuard)
+  @UseInterceptors(SecurityHeaders)
+  @UseFilters(DashboardErrors)
+  class DashboardApiController {
+    private queueService?: QueueService;
+
+    constructor(
+      private readonly moduleRef: ModuleRef,
+      @Inject(DASHBOARD_OPTIONS) private readonly options: ResolvedDashboardOptions,
+    ) {}
+
+    /** QueueService of the application's PgQueueModule, wherever it was imported. */
+    private get queue(): QueueService {
+      return (this.queueService ??= this.moduleRef.get(QueueService, { strict: false }));
+    }
+
+    /** What the UI needs first: whether actions are allowed, and (in a cookie) the token they must carry. */
+    @Get('session')
+    session(@Res({ passthrough: true }) response: HeaderSetter) {
+      response.header('set-cookie', csrfCookie(newCsrfToken(), this.options.path));
+      return { readOnly: this.options.readOnly, csrfCookie: CSRF_COOKIE };
+    }
+
+    @Get('overview')
+    async overview() {
+      const [types, schedules] = await Promise.all([this.queue.stats(), this.queue.listSchedules()]);
+      return { types, schedules };
+    }
+
+    @Get('jobs')
+    async jobs(@Query() query: QueryString) {
+      const page = await this.queue.listJobs(toListQuery(query), { timeoutMs: this.options.queryTimeoutMs });
+      return { ...page, jobs: page.jobs.map((job) => this.options.redact(job)) };
+    }
+
+    @Get('jobs/count')
+    async count(@Query() query: QueryString) {
+      return { count: await this.queue.countJobs(toListQuery(query), { timeoutMs: this.options.queryTimeoutMs }) };
+    }
+
+    @Get('jobs/:id')
+    async job(@Param('id') id: string) {
+      const job = await this.found(this.queue.getJob(id));
+      return { job: this.options.redact(job), logs: await this.queue.getJobLogs(id) };
+    }
+
+    /** Server-sent events: the job's snapshot on every change, until it ends. */
+    @Sse('jobs/:id/stream')
+    stream(@Param('id') id: string): Observable<{ data: JobSnapshot }> {
+      return this.queue.watch(id).pipe(map((job) => ({ data: this.options.redact(job) })));
+    }
+
+    @Post('jobs/:id/retry')
+    @HttpCode(200)
+    @UseGuards(DashboardActionGuard)
+    async retry(@Param('id') id: string) {
+      return { job: this.options.redact(await this.found(this.queue.retry(id))) };
+    }
+
+    @Post('jobs/:id/cancel')
+    @HttpCode(200)
+    @UseGuards(DashboardActionGuard)
+    async cancel(@Param('id') id: string) {
+      return { job: this.options.redact(await this.found(this.queue.cancel(id))) };
+    }
+
+    @Post('jobs/:id/promote')
+    @HttpCode(200)
+    @UseGuards(DashboardActionGuard)
+    async promote(@Param('id') id: string) {
+      return { job: this.options.redact(await this.found(this.queue.promote(id))) };
+    }
+
+    @Delete('jobs/:id')
+    @UseGuards(DashboardActionGuard)
+    async remove(@Param('id') id: string) {
+      if (!(await this.queue.remove(id))) throw new NotFoundException(`No job ${id}.`);
+      return { removed: true };
+    }
+
+    /** Bulk actions take the listing's filter as a JSON body and answer how many jobs changed. */
+    @Post('jobs/retry')
+    @HttpCode(200)
+    @UseGuards(DashboardActionGuard)
+    async retryMany(@Body() filter: JobFilter) {
+      return { changed: await this.queue.retryMany(filter ?? {}) };
+    }
+
+    @Post('jobs/cancel')
+    @HttpCode(200)
+    @UseGuards(DashboardActionGuard)
+    async cancelMany(@Body() filter: JobFilter) {
+      return { changed: await this.queue.cancelMany(filter ?? {}) };
+    }
+
+    @Post('jobs/delete')
+    @HttpCode(200)
+    @UseGuards(DashboardActionGuard)
+    async removeMany(@Body() filter: JobFilter) {
+      return { changed: await this.queue.removeMany(filter ?? {}) };
+    }
+
+    @Post('types/:type/pause')
+    @HttpCode(200)
+    @UseGuards(DashboardActionGuard)
+    async pause(@Param('type') type: string) {
+      await this.queue.pause(type);
+      return { type, paused: true };
+    }
+
+    @Post('types/:type/resume')
+    @HttpCode(200)
+    @UseGuards(DashboardActionGuard)
+    async resume(@Param('type') type: string) {
+      await this.queue.resume(type);
+      return { type, paused: false };
+    }
+
+    private async found(job: Promise<JobSnapshot | null>): Promise<JobSnapshot> {
+      const found = await job;
+      if (!found) throw new NotFoundException('No such job.');
+      return found;
+    }
+  }
+  return DashboardApiController;
+}

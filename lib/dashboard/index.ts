@@ -1,0 +1,2 @@
+export { PgQueueDashboardModule } from './dashboard.module';
+export type { DashboardRequest, PgQueueDashboardOptions } from './dashboard-options';
