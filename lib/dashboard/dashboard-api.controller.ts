@@ -24,7 +24,7 @@ import { DashboardActionGuard, DashboardAuthGuard } from './dashboard-guards';
 import { DashboardErrors, SecurityHeaders, type HeaderSetter } from './dashboard-http';
 import { DASHBOARD_OPTIONS, type ResolvedDashboardOptions } from './dashboard-options';
 import { toListQuery, type QueryString } from './dashboard-query';
-import { CSRF_COOKIE, csrfCookie, newCsrfToken } from './dashboard-security';
+import { csrfCookie, newCsrfToken } from './dashboard-security';
 
 /** The JSON API under `${path}/api`, built per path (forRoot): every route passes auth, every action the action guard. */
 export function dashboardApiController(path: string): Type {
@@ -45,11 +45,15 @@ export function dashboardApiController(path: string): Type {
       return (this.queueService ??= this.moduleRef.get(QueueService, { strict: false }));
     }
 
-    /** What the UI needs first: whether actions are allowed, and (in a cookie) the token they must carry. */
+    /**
+     * What the UI needs first: whether actions are allowed, and the token they must carry in the x-pgqueue-csrf header.
+     * The same token goes in an HttpOnly cookie: another site can neither read this response nor set that cookie.
+     */
     @Get('session')
     session(@Res({ passthrough: true }) response: HeaderSetter) {
-      response.header('set-cookie', csrfCookie(newCsrfToken(), this.options.path));
-      return { readOnly: this.options.readOnly, csrfCookie: CSRF_COOKIE };
+      const csrfToken = newCsrfToken();
+      response.header('set-cookie', csrfCookie(csrfToken, this.options.path));
+      return { readOnly: this.options.readOnly, csrfToken };
     }
 
     @Get('overview')

@@ -66,7 +66,9 @@ describe.each<Platform>(['express', 'fastify'])('dashboard API on %s', (platform
     const session = async () => {
       const response = await call('session');
       const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0];
-      return { cookie, token: cookie.split('=')[1] };
+      const { csrfToken } = (await response.json()) as { csrfToken: string };
+      expect(cookie).toBe(`pgqueue_csrf=${csrfToken}`);
+      return { cookie, token: csrfToken };
     };
     return { url, queue: app.get(QueueService), call, session };
   }
