@@ -1,5 +1,6 @@
 import { Inject, Logger, Module, type DynamicModule, type OnModuleInit } from '@nestjs/common';
 import { dashboardApiController } from './dashboard-api.controller';
+import { dashboardPagesController } from './dashboard-pages.controller';
 import { DashboardActionGuard, DashboardAuthGuard } from './dashboard-guards';
 import { DASHBOARD_OPTIONS, type PgQueueDashboardOptions, type ResolvedDashboardOptions } from './dashboard-options';
 import { resolveDashboardOptions } from './resolve-dashboard-options';
@@ -16,7 +17,7 @@ export class PgQueueDashboardModule implements OnModuleInit {
     const resolved = resolveDashboardOptions(options);
     return {
       module: PgQueueDashboardModule,
-      controllers: [dashboardApiController(resolved.path)],
+      controllers: [dashboardApiController(resolved.path), dashboardPagesController(resolved.path)],
       providers: [{ provide: DASHBOARD_OPTIONS, useValue: resolved }, DashboardAuthGuard, DashboardActionGuard],
     };
   }
