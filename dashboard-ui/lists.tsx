@@ -185,6 +185,17 @@ export function JobsView() {
             ))}
           </select>
         </label>
+        <label>
+          Id
+          <input
+            inputMode="numeric"
+            placeholder="go to job"
+            onChange={(event) => {
+              const id = (event.target as HTMLInputElement).value.trim().replace(/^#/, '');
+              if (/^[1-9][0-9]*$/.test(id)) navigate(`/jobs/${id}`);
+            }}
+          />
+        </label>
         {field('type', 'Type')}
         {field('queue', 'Serial queue')}
         {field('jobKey', 'Job key')}

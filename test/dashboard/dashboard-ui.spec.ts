@@ -166,12 +166,16 @@ describe('dashboard UI in Chromium', () => {
     expect(status).toBe(403);
   });
 
-  it('works on Fastify too', async () => {
+  it('works on Fastify too, and goes to a job by its id', async () => {
     const { url, queue } = await start({}, true);
     const job = await queue.enqueue('invoice.send', {});
     const page = await signedIn(url);
     await page.goto(`${url}/queues`);
     await page.getByRole('link', { name: `#${job.id}` }).waitFor();
+    // The id field goes straight to a job's page.
+    await page.getByLabel('Id').fill(job.id);
+    await page.getByLabel('Id').press('Enter');
+    await page.getByRole('heading', { name: new RegExp(`Job #${job.id}`) }).waitFor();
   });
 
   /** The README's pictures: the overview and a job's page, light and dark. */
