@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { act, base, get, isReadOnly, query, type Job, type Schedule, type TypeStats } from './api';
+import { ThroughputChart, type MinuteCounts } from './chart';
 import { duration, StatusBadge, when } from './format';
 import { navigate } from './router';
 
@@ -7,12 +8,9 @@ const STATUSES: Array<Job['status']> = ['pending', 'running', 'completed', 'fail
 
 /** Every job type with its counts, lag and last minute, and the schedules; refreshed every few seconds. */
 export function OverviewView() {
-  const [data, setData] = useState<{ types: TypeStats[]; schedules: Schedule[] }>();
+  const [data, setData] = useState<Overview>();
   const [error, setError] = useState<string>();
-  const load = useCallback(
-    () => get<{ types: TypeStats[]; schedules: Schedule[] }>('overview').then(setData, (e: Error) => setError(e.message)),
-    [],
-  );
+  const load = useCallback(() => get<Overview>('overview').then(setData, (e: Error) => setError(e.message)), []);
   useEffect(() => {
     void load();
     const timer = setInterval(() => void load(), 5000);
@@ -32,6 +30,7 @@ export function OverviewView() {
           {error}
         </p>
       )}
+      <ThroughputChart minutes={perMinute(data?.throughput ?? [])} />
       <div class="scroll">
         <table>
           <thead>
@@ -113,6 +112,25 @@ export function OverviewView() {
       )}
     </section>
   );
+}
+
+interface Overview {
+  types: TypeStats[];
+  schedules: Schedule[];
+  throughput: Array<{ minute: string; completed: number; failed: number }>;
+}
+
+/** Every type's counts added up per minute. */
+function perMinute(points: Overview['throughput']): MinuteCounts[] {
+  const sums = new Map<number, MinuteCounts>();
+  for (const point of points) {
+    const minute = new Date(point.minute).getTime();
+    const sum = sums.get(minute) ?? { minute, completed: 0, failed: 0 };
+    sum.completed += point.completed;
+    sum.failed += point.failed;
+    sums.set(minute, sum);
+  }
+  return [...sums.values()];
 }
 
 interface Filter {

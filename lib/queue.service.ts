@@ -3,7 +3,7 @@ import type { Observable } from 'rxjs';
 import { toSchedule, toSnapshot } from './db/job-row';
 import { JobStores } from './db/stores/job-stores';
 import { ScheduleStore } from './db/stores/schedule-store';
-import { InvalidJobError, InvalidJobOptionError } from './errors';
+import { InvalidJobError, InvalidJobOptionError, InvalidJobQueryError } from './errors';
 import { messages } from './errors/messages';
 import type {
   EnqueueManyOptions,
@@ -19,6 +19,7 @@ import type {
   RetryOptions,
   Schedule,
   ScheduleOptions,
+  ThroughputPoint,
   TypeStats,
 } from './interfaces';
 import { ACTION_STATES, bulkSelection, toRetryWrite, unchangedJobError } from './operations/job-actions';
@@ -178,6 +179,16 @@ export class QueueService {
    */
   events<R = unknown>(filter: JobEventFilter = {}): Observable<JobEvent<R>> {
     return this.eventStream.events(toEventFilter(filter)) as Observable<JobEvent<R>>;
+  }
+
+  /**
+   * Jobs completed and failed per minute and type over the last `minutes` (1 to 1440, default 60), as the workers
+   * counted them (each writes its counts about every ten seconds; minutes without jobs are absent).
+   */
+  async throughput(minutes = 60): Promise<ThroughputPoint[]> {
+    if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440)
+      throw new InvalidJobQueryError(messages.invalidOption('minutes', minutes, 'an integer from 1 to 1440'));
+    return this.stores.events.throughput(minutes);
   }
 
   /** Emits the job's snapshot on every change of state or progress, from any process; completes when the job ends. */

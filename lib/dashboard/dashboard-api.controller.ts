@@ -58,8 +58,8 @@ export function dashboardApiController(path: string): Type {
 
     @Get('overview')
     async overview() {
-      const [types, schedules] = await Promise.all([this.queue.stats(), this.queue.listSchedules()]);
-      return { types, schedules };
+      const [types, schedules, throughput] = await Promise.all([this.queue.stats(), this.queue.listSchedules(), this.queue.throughput(60)]);
+      return { types, schedules, throughput };
     }
 
     @Get('jobs')

@@ -5,6 +5,7 @@ import { PgQueueConfigError } from '../errors';
 import { messages } from '../errors/messages';
 import type { JobEvent, JobEventName } from '../interfaces';
 import type { EventPublisher } from './event-publisher';
+import type { ThroughputRecorder } from './throughput-recorder';
 import { JOB_EVENT_NAMES } from './job-event-names';
 
 /** What an event adds to the job it is about. */
@@ -12,7 +13,7 @@ export type JobEventDetails = Omit<JobEvent, 'event' | 'job' | 'at'>;
 
 /**
  * Where the worker tells what happens to its jobs: to this process's @OnJobEvent listeners, and through the publisher
- * to QueueService.events() subscribers anywhere. Listeners run after the current turn of the event loop, never
+ * to QueueService.events() subscribers anywhere, and completions and failures to the throughput counts. Listeners run after the current turn of the event loop, never
  * awaited: a listener cannot delay a claim or an outcome write, and one that throws is logged and changes nothing.
  * With no listener and no subscriber, emitting builds nothing.
  */
@@ -20,7 +21,10 @@ export class JobEventBus {
   private readonly logger = new Logger('PgQueue');
   private listeners: JobEventListenerDefinition[] = [];
 
-  constructor(private readonly publisher: EventPublisher | null) {}
+  constructor(
+    private readonly publisher: EventPublisher | null,
+    private readonly throughput: ThroughputRecorder | null = null,
+  ) {}
 
   /** Validated at module init: an unknown event name is a typo that would never fire. */
   setListeners(listeners: JobEventListenerDefinition[]): void {
@@ -34,6 +38,7 @@ export class JobEventBus {
 
   /** Tells of `event` about the job of `row`, as of its current attempt. */
   emit(event: JobEventName, row: Pick<ClaimedJobRow, 'id' | 'type' | 'attempts' | 'max_attempts'>, details: JobEventDetails = {}): void {
+    if (event === 'completed' || event === 'failed') this.throughput?.record(row.type, event);
     const publishing = this.publisher?.publishing ?? false;
     if (this.listeners.length === 0 && !publishing) return;
     const job = { id: row.id, type: row.type, attempt: row.attempts, maxAttempts: row.max_attempts };

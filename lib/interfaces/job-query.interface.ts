@@ -58,3 +58,12 @@ export interface TypeStats {
   /** Jobs that failed for good in the last minute. */
   failedLastMinute: number;
 }
+
+/** Jobs of one type that completed and failed in one minute (`QueueService.throughput()`). */
+export interface ThroughputPoint {
+  /** The minute's start. */
+  minute: Date;
+  type: string;
+  completed: number;
+  failed: number;
+}

@@ -22,8 +22,8 @@ import { drainJobs, FINAL_WRITE_MS, jobList } from './drain';
 import { JobRunner } from './job-runner';
 import { OutcomeWriter } from './outcome-writer';
 import { LeaseKeeper } from './lease-keeper';
-import { EventPublisher } from '../events/event-publisher';
-import { JobEventBus } from '../events/job-event-bus';
+import type { JobEventBus } from '../events/job-event-bus';
+import { workerEvents } from '../events/worker-events';
 import type { JobEventListenerDefinition } from '../events/job-event-listener.definition';
 import { messages } from '../errors/messages';
 import { LogBuffer } from './log-buffer';
@@ -34,7 +34,7 @@ import { untilDeadline } from '../services/until-deadline';
 import { JobAborts } from './job-aborts';
 import { CodeSchedules } from '../schedule/code-schedules';
 import { Scheduler } from '../schedule/scheduler';
-import type { PeriodicService } from '../services/background-service';
+import type { BackgroundService, PeriodicService } from '../services/background-service';
 import { SerialQueueKeeper } from './serial-queue-keeper';
 import { SlotTable } from './slot-table';
 
@@ -54,9 +54,9 @@ export class WorkerPool implements SlotLender {
   private readonly claimer: Claimer;
   private readonly progress: ProgressBuffer;
   private readonly logs: LogBuffer;
-  /** What happens to this worker's jobs, told to @OnJobEvent listeners and, through the publisher, to events() subscribers. */
+  /** What happens to this worker's jobs, told to @OnJobEvent listeners, events() subscribers and the throughput counts. */
   private readonly events: JobEventBus;
-  private readonly publisher: EventPublisher;
+  private readonly eventServices: BackgroundService[];
   private readonly completer: Batcher<JobCompletion, CompletionOutcome>;
   private readonly runner: JobRunner;
   private readonly outcomes: OutcomeWriter;
@@ -93,8 +93,8 @@ export class WorkerPool implements SlotLender {
       this.failures,
       (rows) => this.claimed(rows),
     );
-    this.publisher = new EventPublisher(stores.events, listener, db.channels.subscribers, this.failures);
-    this.events = new JobEventBus(this.publisher);
+    const events = workerEvents(stores.events, listener, db.channels.subscribers, this.workerId, this.failures);
+    [this.events, this.eventServices] = [events.bus, events.services];
     this.progress = new ProgressBuffer(stores.outcomes, this.failures);
     this.logs = new LogBuffer(stores.outcomes, this.failures);
     this.completer = new Batcher((completions) => writeCompletions(stores.outcomes, completions, retention.completedMs === 0));
@@ -203,7 +203,7 @@ export class WorkerPool implements SlotLender {
     if (this.state !== 'running') return; // stopped while starting
     this.progress.start();
     this.logs.start();
-    this.publisher.start();
+    for (const service of this.eventServices) void service.start();
     this.leaseKeeper.start();
     for (const service of this.services) service.start();
     this.claimer.start();
@@ -290,7 +290,10 @@ export class WorkerPool implements SlotLender {
     // One deadline for the whole shutdown, counted from when claiming stopped (Nest's module destroy hook).
     const deadline = this.shutdownDeadline ?? Date.now() + this.options.shutdownTimeoutMs;
     const { slots, outcomes, completer, leaseKeeper, progress, logs, logger, options } = this;
-    await drainJobs({ slots, outcomes, completer, leaseKeeper, reports: [progress, logs, this.publisher], logger, options }, deadline);
+    await drainJobs(
+      { slots, outcomes, completer, leaseKeeper, reports: [progress, logs, ...this.eventServices], logger, options },
+      deadline,
+    );
     this.unsubscribeCancel?.();
     this.state = 'stopped';
     this.logger.log(`Worker ${this.workerId} stopped.`);

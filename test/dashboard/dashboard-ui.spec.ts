@@ -112,6 +112,7 @@ describe('dashboard UI in Chromium', () => {
       .getByRole('row', { name: /invoice\.send/ })
       .first()
       .waitFor();
+    await page.getByRole('img', { name: /^Last hour: \d+ completed, \d+ failed$/ }).waitFor();
     await page.getByRole('link', { name: `#${job.id}` }).click();
     await page.getByText('the invoice service said no').first().waitFor();
     await page.getByText('sending invoice INV-7').waitFor();
@@ -178,10 +179,16 @@ describe('dashboard UI in Chromium', () => {
     await page.getByRole('heading', { name: new RegExp(`Job #${job.id}`) }).waitFor();
   });
 
-  /** The README's pictures: the overview and a job's page, light and dark. */
+  /** The README's pictures: the overview (with an hour of traffic in its chart) and a job's page, light and dark. */
   async function screenshots(page: Page, url: string, id: string): Promise<void> {
     const dir = join(REPO, 'docs', 'images');
     mkdirSync(dir, { recursive: true });
+    await db.query(
+      `INSERT INTO ${db.schema}.throughput (type, minute, worker_id, completed, failed)
+       SELECT 'invoice.send', date_trunc('minute', now()) - i * interval '1 minute', 'screenshot',
+              (400 + 250 * sin(i / 7.0) + 60 * cos(i))::int, CASE WHEN i % 9 = 4 THEN 12 ELSE 0 END
+         FROM generate_series(0, 59) i`,
+    );
     for (const scheme of ['light', 'dark'] as const) {
       const shot = await signedIn(url, scheme);
       await shot.goto(`${url}/queues`);

@@ -18,6 +18,7 @@ export function sqlFragments(quotedSchema: string, { asyncWorkerCommits }: Worke
   const deadLetterTargets = `${quotedSchema}.dead_letters`;
   const jobLogs = `${quotedSchema}.job_logs`;
   const eventSubscribers = `${quotedSchema}.event_subscribers`;
+  const throughput = `${quotedSchema}.throughput`;
   const columns = `id::text AS id, type, queue, status, priority, payload, progress, stage, attempts, max_attempts,
     run_at, created_at, started_at, finished_at, last_error, result, job_key`;
   // What a worker reads of a job it claims (ClaimedJobRow).
@@ -106,6 +107,7 @@ export function sqlFragments(quotedSchema: string, { asyncWorkerCommits }: Worke
     deadLetterTargets,
     jobLogs,
     eventSubscribers,
+    throughput,
     columns,
     claimedColumns,
     released,

@@ -22,6 +22,30 @@ export class EventStore {
     return rows[0].any;
   }
 
+  /** This worker's counts per type and minute (epoch ms of its start) so far. */
+  async saveThroughput(
+    workerId: string,
+    counts: Array<{ type: string; minute: number; completed: number; failed: number }>,
+  ): Promise<void> {
+    await this.statements.run(this.db.pool, this.db.sql.saveThroughput, [
+      workerId,
+      counts.map((c) => c.type),
+      counts.map((c) => c.minute),
+      counts.map((c) => c.completed),
+      counts.map((c) => c.failed),
+    ]);
+  }
+
+  async throughput(minutes: number): Promise<Array<{ minute: Date; type: string; completed: number; failed: number }>> {
+    return (
+      await this.statements.run<{ minute: Date; type: string; completed: number; failed: number }>(
+        this.db.pool,
+        this.db.sql.selectThroughput,
+        [minutes],
+      )
+    ).rows;
+  }
+
   async publish(payloads: string[]): Promise<void> {
     await this.statements.run(this.db.pool, this.db.sql.publishEvents, [this.db.channels.jobEvents, payloads]);
   }
