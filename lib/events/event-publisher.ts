@@ -18,6 +18,8 @@ const FLUSH_DELAY_MS = 50;
 export class EventPublisher implements BackgroundService {
   readonly name = 'Publishing job events';
   private active = false;
+  /** When a new subscriber last said so (Date.now()). */
+  private heardAt = 0;
   private buffer: WireEvent[] = [];
   private flushTimer?: NodeJS.Timeout;
   private unsubscribe?: () => void;
@@ -36,7 +38,10 @@ export class EventPublisher implements BackgroundService {
   }
 
   start(): void {
-    this.unsubscribe ??= this.listener.on(this.subscribersChannel, () => (this.active = true));
+    this.unsubscribe ??= this.listener.on(this.subscribersChannel, () => {
+      this.active = true;
+      this.heardAt = Date.now();
+    });
     this.checker.start();
     void this.checker.runNow();
   }
@@ -53,8 +58,11 @@ export class EventPublisher implements BackgroundService {
   }
 
   private async check(): Promise<void> {
+    const asked = Date.now();
     try {
-      this.active = await this.store.anySubscriber();
+      const any = await this.store.anySubscriber();
+      // A subscriber heard of while the answer was on its way may not be in it: it stays heard.
+      this.active = any || this.heardAt >= asked;
     } catch (error) {
       this.failures.failed(this.name, error);
     }
