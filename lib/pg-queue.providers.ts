@@ -7,6 +7,7 @@ import { ScheduleStore } from './db/stores/schedule-store';
 import { StatementRunner } from './db/statement-runner';
 import { HandlerExplorer } from './discovery/handler-explorer';
 import { JobEventStream } from './events/job-event-stream';
+import { QueueHealth } from './health/queue-health';
 import { HandlerMetadataAccessor } from './discovery/handler-metadata.accessor';
 import { HandlerRegistry } from './discovery/handler-registry';
 import type { PgQueueModuleOptions } from './interfaces';
@@ -77,6 +78,12 @@ export const queueProviders: Provider[] = [
     inject: [QueueDatabase, JobStores, PgListener],
     useFactory: (db: QueueDatabase, stores: JobStores, listener: PgListener) =>
       new JobEventStream(stores.events, stores.admin, listener, db.channels.jobEvents),
+  },
+  {
+    provide: QueueHealth,
+    inject: [QueueDatabase, StatementRunner, PgListener, WorkerPool],
+    useFactory: (db: QueueDatabase, statements: StatementRunner, listener: PgListener, worker: WorkerPool | null) =>
+      new QueueHealth(db, statements, listener, worker),
   },
   HandlerMetadataAccessor,
   HandlerExplorer,

@@ -34,6 +34,16 @@ export class PgListener {
     this.config = db.listenConfig();
   }
 
+  /**
+   * For health checks: `listening` while connected, `polling` when there is nowhere to LISTEN (a transaction pooler
+   * without listenConnectionString: polling is then the design), `idle` before the first start, `lost` otherwise.
+   */
+  get state(): 'listening' | 'polling' | 'idle' | 'lost' {
+    if (!this.config) return 'polling';
+    if (this.started === undefined) return 'idle';
+    return this.client && !this.closed ? 'listening' : 'lost';
+  }
+
   /** Subscribes to a channel; returns the unsubscribe function. */
   on(channel: string, handler: NotificationHandler): () => void {
     let set = this.handlers.get(channel);

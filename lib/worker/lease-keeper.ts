@@ -28,6 +28,16 @@ export class LeaseKeeper implements BackgroundService {
     this.heartbeat = new PeriodicTask(() => this.extend(), this.intervalMs);
   }
 
+  /** How long since the last heartbeat that kept every lease (or found none to keep). */
+  get sinceLastBeatMs(): number {
+    return Date.now() - this.lastExtendedAt;
+  }
+
+  /** Past this, the heartbeat is late: it runs every third of a lease. */
+  get lateAfterMs(): number {
+    return this.intervalMs * 3;
+  }
+
   start(): void {
     this.lastExtendedAt = Date.now();
     this.heartbeat.start();

@@ -148,6 +148,12 @@ export class WorkerPool implements SlotLender {
     this.events.setListeners(listeners);
   }
 
+  /** For health checks: whether the worker runs, and whether its heartbeat is on time. */
+  get heartbeat(): { running: boolean; sinceLastBeatMs: number; lateAfterMs: number } {
+    const { sinceLastBeatMs, lateAfterMs } = this.leaseKeeper;
+    return { running: this.state === 'running', sinceLastBeatMs, lateAfterMs };
+  }
+
   get types(): string[] {
     return this.registry.types;
   }

@@ -2,6 +2,7 @@ import type { SqlFragments } from './fragments';
 
 /** Reading and operating jobs from code: QueueService reads, cancels, pauses and counts. */
 export function adminSql({
+  quotedSchema,
   jobs,
   paused,
   columns,
@@ -38,6 +39,17 @@ export function adminSql({
     selectLogs: `SELECT at, attempt, message FROM ${jobLogs} WHERE job_id = $1::bigint ORDER BY id`,
 
     now: 'SELECT now() AS now',
+
+    /**
+     * $1 the job types this process handles. For health checks: the applied migrations, and the age of the oldest due
+     * pending job of each of these types (their lag).
+     */
+    health: `
+      SELECT (SELECT COALESCE(array_agg(version ORDER BY version), '{}') FROM ${quotedSchema}.migrations) AS migrations,
+             COALESCE((SELECT jsonb_object_agg(type, lag_ms) FROM (
+               SELECT type, floor(extract(epoch FROM now() - min(run_at)) * 1000)::float8 AS lag_ms FROM ${jobs}
+                WHERE status = 'pending' AND run_at <= now() AND type = ANY($1::text[])
+                GROUP BY type) l), '{}'::jsonb) AS lag_ms`,
 
     /** $1 type. */
     pauseType: `INSERT INTO ${paused} (type) VALUES ($1) ON CONFLICT (type) DO NOTHING`,

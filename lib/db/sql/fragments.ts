@@ -100,6 +100,7 @@ export function sqlFragments(quotedSchema: string, { asyncWorkerCommits }: Worke
            FOR UPDATE SKIP LOCKED) ${status}`;
 
   return {
+    quotedSchema,
     jobs,
     queues,
     paused,

@@ -1,0 +1,2 @@
+export { PgQueueHealthIndicator } from './pg-queue-health.indicator';
+export type { QueueHealthOptions } from '../health/queue-health';
