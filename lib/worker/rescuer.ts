@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
-import type { MaintenanceStore, RescuedJob } from '../db/stores/maintenance-store';
+import type { MaintenanceStore } from '../db/stores/maintenance-store';
+import type { JobEventBus } from '../events/job-event-bus';
 import { messages } from '../errors/messages';
 import { PeriodicService } from '../services/background-service';
 import type { FailureLog } from '../services/failure-log';
@@ -11,7 +12,8 @@ export class Rescuer extends PeriodicService {
   constructor(
     private readonly store: MaintenanceStore,
     intervalMs: number,
-    private readonly onRescued: (rows: RescuedJob[]) => void,
+    private readonly onRescued: () => void,
+    private readonly events: JobEventBus,
     private readonly logger: Logger,
     failures: FailureLog,
   ) {
@@ -26,7 +28,8 @@ export class Rescuer extends PeriodicService {
         this.logger.warn(
           `Recovered ${rows.length} job(s) whose worker stopped heartbeating: ${rows.map((r) => `#${r.id} -> ${r.status}`).join(', ')}`,
         );
-        this.onRescued(rows);
+        this.onRescued();
+        for (const row of rows) this.events.emit('rescued', row, { error: messages.leaseExpired() });
       }
     } while (rows.length === BATCH_SIZE);
   }

@@ -25,7 +25,6 @@ import { LeaseKeeper } from './lease-keeper';
 import type { JobEventBus } from '../events/job-event-bus';
 import { workerEvents } from '../events/worker-events';
 import type { JobEventListenerDefinition } from '../events/job-event-listener.definition';
-import { messages } from '../errors/messages';
 import { LogBuffer } from './log-buffer';
 import { ProgressBuffer } from './progress-buffer';
 import { Pruner } from './pruner';
@@ -127,16 +126,7 @@ export class WorkerPool implements SlotLender {
     );
     const wake = () => this.wake();
     this.services = [
-      new Rescuer(
-        stores.maintenance,
-        Math.min(5000, Math.max(250, Math.floor(options.leaseMs / 2))),
-        (rows) => {
-          wake();
-          for (const row of rows) this.events.emit('rescued', row, { error: messages.leaseExpired() });
-        },
-        this.logger,
-        this.failures,
-      ),
+      new Rescuer(stores.maintenance, rescueEveryMs(options.leaseMs), wake, this.events, this.logger, this.failures),
       new Scheduler(schedules, options.pollIntervalMs, wake, this.failures),
       new SerialQueueKeeper(stores.maintenance, options.pollIntervalMs, wake, this.failures),
       new Pruner(stores.maintenance, retention, this.failures),
@@ -305,3 +295,6 @@ export class WorkerPool implements SlotLender {
     this.logger.log(`Worker ${this.workerId} stopped.`);
   }
 }
+
+/** Expired leases are looked for twice a lease, between every 250 ms and every 5 s. */
+const rescueEveryMs = (leaseMs: number) => Math.min(5000, Math.max(250, Math.floor(leaseMs / 2)));
