@@ -5,6 +5,11 @@ import { duration, StatusBadge, when } from './format';
 import { navigate } from './router';
 
 const STATUSES: Array<Job['status']> = ['pending', 'running', 'completed', 'failed', 'cancelled'];
+const APPLIES_TO: Record<'retry' | 'cancel' | 'delete', Array<Job['status']>> = {
+  retry: ['failed', 'cancelled'],
+  cancel: ['pending', 'running'],
+  delete: ['pending', 'completed', 'failed', 'cancelled'],
+};
 
 /** Every job type with its counts, lag and last minute, and the schedules; refreshed every few seconds. */
 export function OverviewView() {
@@ -166,7 +171,11 @@ export function JobsView() {
   useEffect(() => void load(false), [filter]);
 
   const bulk = async (action: 'retry' | 'cancel' | 'delete') => {
-    const { count } = await get<{ count: number }>(`jobs/count?${query({ ...filter })}`);
+    // Count what the action applies to: a retry takes failed and cancelled jobs, a cancel pending and running ones.
+    const statuses = filter.status ? [filter.status] : APPLIES_TO[action];
+    const applicable = statuses.filter((status) => APPLIES_TO[action].includes(status as Job['status']));
+    if (applicable.length === 0) return setError(`${action} does not apply to ${filter.status} jobs.`);
+    const { count } = await get<{ count: number }>(`jobs/count?${query({ ...filter, status: applicable.join(',') })}`);
     if (!window.confirm(`${action[0].toUpperCase()}${action.slice(1)} ${count.toLocaleString()} job(s) matching this filter?`)) return;
     try {
       const { changed } = await act<{ changed: number }>('POST', `jobs/${action}`, { ...cleaned(filter) });

@@ -9,6 +9,7 @@ import {
   Param,
   Post,
   Query,
+  Req,
   Res,
   Sse,
   UseFilters,
@@ -22,9 +23,9 @@ import type { JobFilter, JobSnapshot } from '../interfaces';
 import { QueueService } from '../queue.service';
 import { DashboardActionGuard, DashboardAuthGuard } from './dashboard-guards';
 import { DashboardErrors, SecurityHeaders, type HeaderSetter } from './dashboard-http';
-import { DASHBOARD_OPTIONS, type ResolvedDashboardOptions } from './dashboard-options';
+import { DASHBOARD_OPTIONS, type DashboardRequest, type ResolvedDashboardOptions } from './dashboard-options';
 import { toListQuery, type QueryString } from './dashboard-query';
-import { csrfCookie, newCsrfToken } from './dashboard-security';
+import { cookieOf, CSRF_COOKIE, csrfCookie, newCsrfToken } from './dashboard-security';
 
 /** The JSON API under `${path}/api`, built per path (forRoot): every route passes auth, every action the action guard. */
 export function dashboardApiController(path: string): Type {
@@ -50,8 +51,10 @@ export function dashboardApiController(path: string): Type {
      * The same token goes in an HttpOnly cookie: another site can neither read this response nor set that cookie.
      */
     @Get('session')
-    session(@Res({ passthrough: true }) response: HeaderSetter) {
-      const csrfToken = newCsrfToken();
+    session(@Req() request: DashboardRequest, @Res({ passthrough: true }) response: HeaderSetter) {
+      // The cookie's token when there is one: a second tab must not take the first one's away.
+      const given = cookieOf(request, CSRF_COOKIE);
+      const csrfToken = given !== undefined && /^[A-Za-z0-9_-]{32}$/.test(given) ? given : newCsrfToken();
       response.header('set-cookie', csrfCookie(csrfToken, this.options.path));
       return { readOnly: this.options.readOnly, csrfToken };
     }
@@ -59,7 +62,8 @@ export function dashboardApiController(path: string): Type {
     @Get('overview')
     async overview() {
       const [types, schedules, throughput] = await Promise.all([this.queue.stats(), this.queue.listSchedules(), this.queue.throughput(60)]);
-      return { types, schedules, throughput };
+      // Schedules without their payloads: the overview shows when, not what (redact sees jobs, not schedules).
+      return { types, schedules: schedules.map(({ payload: _payload, ...schedule }) => schedule), throughput };
     }
 
     @Get('jobs')
@@ -76,7 +80,8 @@ export function dashboardApiController(path: string): Type {
     @Get('jobs/:id')
     async job(@Param('id') id: string) {
       const job = await this.found(this.queue.getJob(id));
-      return { job: this.options.redact(job), logs: await this.queue.getJobLogs(id) };
+      const logs = await this.queue.getJobLogs(id);
+      return { job: this.options.redact(job), logs: logs.map((line) => ({ ...line, message: this.options.redactLog(line.message) })) };
     }
 
     /** Server-sent events: the job's snapshot on every change, until it ends. */

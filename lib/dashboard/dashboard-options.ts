@@ -21,6 +21,8 @@ export interface PgQueueDashboardOptions {
   readOnly?: boolean;
   /** Hides what should not be shown (secrets in payloads, results, errors) from every job the dashboard returns. */
   redact?: (job: JobSnapshot) => JobSnapshot;
+  /** The same for each stored log line (`ctx.log`) the dashboard shows. */
+  redactLog?: (message: string) => string;
   /** PostgreSQL cancels a listing or a count of the dashboard after this long. @default 5000 */
   queryTimeoutMs?: number;
 }
@@ -30,6 +32,7 @@ export interface ResolvedDashboardOptions {
   auth: PgQueueDashboardOptions['auth'];
   readOnly: boolean;
   redact: (job: JobSnapshot) => JobSnapshot;
+  redactLog: (message: string) => string;
   queryTimeoutMs: number;
 }
 

@@ -86,3 +86,8 @@ export function isJobKeyConflict(error: unknown): boolean {
 export function isStatementTimeout(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === '57014';
 }
+
+/** PostgreSQL's deadlock_detected: it ended this statement's transaction to break a lock cycle; running it again is safe. */
+export function isDeadlock(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === '40P01';
+}

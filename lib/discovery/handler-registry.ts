@@ -15,6 +15,18 @@ export class HandlerRegistry {
 
   addAll(definitions: JobHandlerDefinition[]): void {
     definitions.forEach((definition) => this.add(definition));
+    this.refuseDeadLetterCycles();
+  }
+
+  /** A → B → A would wrap a failure in a failure forever, each payload holding the last: refused at bootstrap. */
+  private refuseDeadLetterCycles(): void {
+    for (const start of this.byType.values()) {
+      const seen = [start.type];
+      for (let next = start.options.deadLetter; next !== undefined; next = this.byType.get(next)?.options.deadLetter) {
+        if (seen.includes(next)) throw new PgQueueConfigError(messages.deadLetterCycle([...seen, next]));
+        seen.push(next);
+      }
+    }
   }
 
   add(definition: JobHandlerDefinition): void {

@@ -53,6 +53,9 @@ export const messages = {
   invalidBatch: (index: number, reason: string) => `Job ${index} of the batch is invalid: ${reason}`,
   duplicateHandler: (type: string, first: string, second: string) =>
     `Two handlers for job type "${type}": ${first} and ${second}. A job type has exactly one handler.`,
+  deadLetterCycle: (types: string[]) =>
+    `Dead letters go round in a circle (${types.join(' -> ')}): a job failing for good in it would be wrapped again and again. ` +
+    'End the chain with a type that has no deadLetter.',
   duplicateWorker: () =>
     'PgQueueModule was imported more than once with its worker enabled in one application. ' +
     'Import it once (isGlobal: true makes QueueService available everywhere), or set worker.enabled: false on the others.',

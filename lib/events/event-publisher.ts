@@ -10,6 +10,8 @@ import { toPayloads, toWire, type WireEvent } from './event-wire';
 const CHECK_INTERVAL_MS = 5000;
 /** Events are sent together, at most this long after the first of them. */
 const FLUSH_DELAY_MS = 50;
+/** Events waiting while PostgreSQL is slow; past this, new ones are dropped (events are notifications, not a record). */
+const MAX_WAITING = 10_000;
 
 /**
  * Sends the job events of this worker to QueueService.events() subscribers in every process, as notifications on
@@ -22,6 +24,8 @@ export class EventPublisher implements BackgroundService {
   private heardAt = 0;
   private buffer: WireEvent[] = [];
   private flushTimer?: NodeJS.Timeout;
+  /** One publish at a time, in order: a slow database queues them here rather than on the pool. */
+  private sending: Promise<void> = Promise.resolve();
   private unsubscribe?: () => void;
   private readonly checker = new PeriodicTask(() => this.check(), CHECK_INTERVAL_MS);
 
@@ -47,6 +51,7 @@ export class EventPublisher implements BackgroundService {
   }
 
   add(event: JobEvent): void {
+    if (this.buffer.length >= MAX_WAITING) return;
     this.buffer.push(toWire(event));
     this.flushTimer ??= setTimeout(() => void this.flush(), FLUSH_DELAY_MS);
   }
@@ -68,7 +73,12 @@ export class EventPublisher implements BackgroundService {
     }
   }
 
-  private async flush(): Promise<void> {
+  private flush(): Promise<void> {
+    this.sending = this.sending.then(() => this.send());
+    return this.sending;
+  }
+
+  private async send(): Promise<void> {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     if (this.buffer.length === 0) return;

@@ -11,6 +11,8 @@ import { fromPayload, type WireEvent } from './event-wire';
 /** A subscription holds this long unless renewed; it is renewed three times as often. */
 const SUBSCRIPTION_TTL_MS = 30_000;
 const RENEW_INTERVAL_MS = 10_000;
+/** Notifications waiting for their rows to be read; past this (a slow database), new ones are dropped. */
+const MAX_WAITING = 1_000;
 
 /** Events whose details are user data, read from the job's row rather than sent in a notification. */
 const READS_ROW = new Set<JobEventName>(['completed', 'retrying', 'failed', 'rescued', 'progress']);
@@ -41,8 +43,11 @@ export class JobEventStream {
       void renew();
       const renewal = setInterval(() => void renew(), RENEW_INTERVAL_MS);
       let delivered = Promise.resolve();
+      let waiting = 0;
       const off = this.listener.on(this.channel, (payload) => {
-        delivered = delivered.then(() => this.deliver(fromPayload(payload), (event) => subscriber.next(event)));
+        if (waiting >= MAX_WAITING) return this.warnDropped();
+        waiting++;
+        delivered = delivered.then(() => this.deliver(fromPayload(payload), (event) => subscriber.next(event))).finally(() => waiting--);
       });
       void this.listener.start();
       return () => {
@@ -55,6 +60,15 @@ export class JobEventStream {
 
   events(keep: (event: JobEvent) => boolean): Observable<JobEvent> {
     return this.all.pipe(filter(keep));
+  }
+
+  private warnedAt = 0;
+
+  /** Says so at most once a minute: the stream is behind and events are being missed. */
+  private warnDropped(): void {
+    if (Date.now() - this.warnedAt < 60_000) return;
+    this.warnedAt = Date.now();
+    this.logger.warn(`Job events are arriving faster than their details can be read; events are being missed.`);
   }
 
   /** Ends every stream (at shutdown). */

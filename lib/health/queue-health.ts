@@ -1,4 +1,6 @@
 import { loadMigrations } from '../db/migrator';
+import { InvalidJobOptionError } from '../errors';
+import { messages } from '../errors/messages';
 import type { PgListener } from '../db/pg-listener';
 import type { QueueDatabase } from '../db/queue-database';
 import type { StatementRunner } from '../db/statement-runner';
@@ -38,6 +40,10 @@ export class QueueHealth {
   ) {}
 
   async check({ maxLagMs, timeoutMs = 3000 }: QueueHealthOptions = {}): Promise<QueueHealthReport> {
+    if (maxLagMs !== undefined && !(Number.isFinite(maxLagMs) && maxLagMs >= 0))
+      throw new InvalidJobOptionError(messages.invalidOption('maxLagMs', maxLagMs, 'a number of milliseconds >= 0'));
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
+      throw new InvalidJobOptionError(messages.invalidOption('timeoutMs', timeoutMs, 'a positive integer of milliseconds'));
     const reasons: string[] = [];
     const report: QueueHealthReport = { healthy: true, reasons, database: 'up', listener: this.listener.state, worker: 'none', lagMs: {} };
     try {

@@ -12,6 +12,8 @@ const FILTER_FIELDS = ['type', 'status', 'queue', 'jobKey', 'createdAfter', 'cre
 const FILTER_KEYS = new Set<string>(FILTER_FIELDS);
 const QUERY_KEYS = new Set<string>([...FILTER_FIELDS, 'limit', 'cursor']);
 const READ_KEYS = new Set(['timeoutMs']);
+/** PostgreSQL's statement_timeout is an int of milliseconds. */
+const INT4_MAX = 2147483647;
 
 const queryError = (message: string) => new InvalidJobQueryError(message);
 
@@ -69,7 +71,7 @@ export function toReadTimeout(options: unknown): number | undefined {
   if (typeof options !== 'object' || options === null) throw queryError(messages.invalidOption('options', options, 'an object'));
   refuseUnknownKeys(options, READ_KEYS, 'listJobs and countJobs', queryError);
   const { timeoutMs } = options as ReadOptions;
-  if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs < 1))
-    throw queryError(messages.invalidOption('timeoutMs', timeoutMs, 'a positive integer of milliseconds'));
+  if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > INT4_MAX))
+    throw queryError(messages.invalidOption('timeoutMs', timeoutMs, `an integer of milliseconds from 1 to ${INT4_MAX}`));
   return timeoutMs;
 }

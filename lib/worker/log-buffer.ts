@@ -73,6 +73,8 @@ export class LogBuffer implements BackgroundService {
       });
       count.dropped = 0;
     }
+    // A timed write may hold this job's lines already: it must land before the outcome is written, or be redone.
+    await this.flushing.catch(() => undefined);
     if (this.pending.some((line) => line.id === lease.id)) await this.flush();
   }
 

@@ -75,7 +75,7 @@ describe('dead letters (handler option deadLetter)', () => {
     expect(await sinkJobsFor(job.id)).toEqual([{ n: 1 }]);
   });
 
-  it('refuses a dead-letter type that is invalid or the handler’s own, at bootstrap', async () => {
+  it('refuses a dead-letter type that is invalid, the handler’s own, or in a circle, at bootstrap', async () => {
     @Injectable()
     class IntoItself {
       @JobHandler('dl.loop', { deadLetter: 'dl.loop' })
@@ -89,5 +89,14 @@ describe('dead letters (handler option deadLetter)', () => {
     await expect(startQueueApp(db, { providers: [IntoItself] })).rejects.toThrow(PgQueueConfigError);
     await expect(startQueueApp(db, { providers: [IntoItself] })).rejects.toThrow(/deadLetter: "dl.loop"; expected another job type/);
     await expect(startQueueApp(db, { providers: [Invalid] })).rejects.toThrow(/Invalid job type "not a type"/);
+    @Injectable()
+    class Circle {
+      @JobHandler('dl.a', { deadLetter: 'dl.b' })
+      a() {}
+
+      @JobHandler('dl.b', { deadLetter: 'dl.a' })
+      b() {}
+    }
+    await expect(startQueueApp(db, { providers: [Circle] })).rejects.toThrow(/go round in a circle \(dl\.a -> dl\.b -> dl\.a\)/);
   });
 });

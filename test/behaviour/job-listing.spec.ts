@@ -159,6 +159,7 @@ describe('listJobs and countJobs', () => {
       await expect(app.queue.countJobs({}, { timeoutMs: 1 })).rejects.toMatchObject({ code: '57014' });
       await expect(app.queue.countJobs({ type: 'list.bulk' }, { timeoutMs: 60_000 })).resolves.toBe(300_000);
       await expect(app.queue.listJobs({}, { timeoutMs: 0 })).rejects.toThrow(InvalidJobQueryError);
+      await expect(app.queue.listJobs({}, { timeoutMs: 3e9 })).rejects.toThrow(InvalidJobQueryError);
       await expect(app.queue.countJobs({}, { timeout: 5 } as never)).rejects.toThrow(/did you mean timeoutMs/);
     } finally {
       await db.query(`DELETE FROM ${jobs} WHERE type = 'list.bulk'`);

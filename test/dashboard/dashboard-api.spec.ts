@@ -143,6 +143,9 @@ describe.each<Platform>(['express', 'fastify'])('dashboard API on %s', (platform
     const id = await failedJob(dashboard);
     const auth = await dashboard.session();
     expect(auth.token.length).toBeGreaterThan(20);
+    // A second tab keeps the first one's token: its session call carries the cookie.
+    const again = (await (await dashboard.call('session', { headers: { cookie: auth.cookie } })).json()) as { csrfToken: string };
+    expect(again.csrfToken).toBe(auth.token);
 
     expect((await post(dashboard, `jobs/${id}/retry`, { cookie: '', token: '' })).status).toBe(403);
     expect((await post(dashboard, `jobs/${id}/retry`, { cookie: auth.cookie, token: 'forged' })).status).toBe(403);
@@ -185,12 +188,16 @@ describe.each<Platform>(['express', 'fastify'])('dashboard API on %s', (platform
     expect(((await (await dashboard.call(`jobs/${id}`)).json()) as { job: { status: string } }).job.status).toBe('failed');
   });
 
-  it('acts in bulk on the filter it is given, and hides what redact hides', async () => {
-    const dashboard = await start({ redact: (job) => ({ ...job, payload: '[hidden]' }) });
+  it('acts in bulk on the filter it is given, and hides what redact and redactLog hide', async () => {
+    const dashboard = await start({
+      redact: (job) => ({ ...job, payload: '[hidden]' }),
+      redactLog: (line) => line.replace('invoice', '[redacted]'),
+    });
     const id = await failedJob(dashboard, { secret: 'hunter2' });
     const detail = await (await dashboard.call(`jobs/${id}`)).text();
     expect(detail).not.toContain('hunter2');
     expect(detail).toContain('[hidden]');
+    expect(detail).toContain('checking the [redacted]');
     const auth = await dashboard.session();
     expect((await post(dashboard, 'jobs/delete', auth, {}, {})).status).toBe(400); // an empty filter reaches every job
     const removed = (await (await post(dashboard, 'jobs/delete', auth, {}, { type: 'dash.flaky', status: 'failed' })).json()) as {

@@ -3,14 +3,19 @@ import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminu
 import { Test } from '@nestjs/testing';
 import { JobHandler, PgQueueModule, type PgQueueModuleOptions } from '../../lib';
 import { PgQueueHealthIndicator } from '../../lib/terminus';
-import { createTestDatabase, type TestDatabase } from '../support/database';
-import { FAST_WORKER, useQueueApps } from '../support/queue-app';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/database';
+import { FAST_WORKER, gate, useQueueApps } from '../support/queue-app';
 import { TcpProxy } from '../support/tcp-proxy';
+
+let hold = gate();
 
 @Injectable()
 class HealthHandlers {
-  @JobHandler('health.work')
-  work() {}
+  /** One at a time, and held: the jobs behind it wait, and lag. */
+  @JobHandler('health.work', { concurrency: 1 })
+  async work() {
+    await hold.opened;
+  }
 }
 
 @Controller('health')
@@ -28,10 +33,11 @@ class HealthController {
 }
 
 describe('PgQueueHealthIndicator (nestjs-pgqueue/terminus)', () => {
-  const apps = useQueueApps();
+  const apps = useQueueApps({ beforeClose: () => hold.open() });
   let db: TestDatabase;
 
   beforeEach(async () => {
+    hold = gate();
     db = await createTestDatabase();
     apps.defer(() => db.close());
   });
@@ -61,13 +67,18 @@ describe('PgQueueHealthIndicator (nestjs-pgqueue/terminus)', () => {
     const { app, indicator, health } = await start();
     const { QueueService } = await import('../../lib');
     const queue = app.get(QueueService);
-    await queue.pause('health.work'); // nothing claims it: the job waits
-    await queue.enqueue('health.work', {}, { runAt: new Date(Date.now() - 60_000) });
+    const first = await queue.enqueue('health.work', {});
+    await waitFor(async () => (await queue.getJob(first.id))?.status === 'running');
+    await queue.enqueue('health.work', {}, { runAt: new Date(Date.now() - 60_000) }); // waits behind the held one
     const result = await indicator.isHealthy('pgqueue', { maxLagMs: 5_000 });
     expect(result.pgqueue.status).toBe('down');
     expect(result.pgqueue.reasons).toEqual([expect.stringMatching(/^health\.work has a due job waiting for \d+ ms \(maxLagMs 5000\)$/)]);
     expect((await health()).status).toBe(503);
     await expect(indicator.isHealthy('pgqueue', { maxLagMs: 600_000 })).resolves.toMatchObject({ pgqueue: { status: 'up' } });
+    // A paused type is not the workers falling behind.
+    await queue.pause('health.work');
+    await expect(indicator.isHealthy('pgqueue', { maxLagMs: 5_000 })).resolves.toMatchObject({ pgqueue: { status: 'up', lagMs: {} } });
+    await expect(indicator.isHealthy('pgqueue', { maxLagMs: -1 })).rejects.toThrow(/maxLagMs/);
   });
 
   it('answers down within its timeout when the network to PostgreSQL goes silent', async () => {

@@ -42,13 +42,15 @@ export function adminSql({
 
     /**
      * $1 the job types this process handles. For health checks: the applied migrations, and the age of the oldest due
-     * pending job of each of these types (their lag).
+     * pending job of each of these types (their lag), leaving out paused types and jobs waiting behind a busy serial
+     * queue: neither is the workers falling behind.
      */
     health: `
       SELECT (SELECT COALESCE(array_agg(version ORDER BY version), '{}') FROM ${quotedSchema}.migrations) AS migrations,
              COALESCE((SELECT jsonb_object_agg(type, lag_ms) FROM (
                SELECT type, floor(extract(epoch FROM now() - min(run_at)) * 1000)::float8 AS lag_ms FROM ${jobs}
-                WHERE status = 'pending' AND run_at <= now() AND type = ANY($1::text[])
+                WHERE status = 'pending' AND run_at <= now() AND type = ANY($1::text[]) AND NOT blocked
+                  AND type NOT IN (SELECT type FROM ${paused})
                 GROUP BY type) l), '{}'::jsonb) AS lag_ms`,
 
     /** $1 type. */

@@ -1,7 +1,7 @@
 import type { QueryResult, QueryResultRow } from 'pg';
 import type { JobRow } from '../job-row';
 import type { JobSelection } from '../job-selection';
-import { isJobKeyConflict } from '../pg-errors';
+import { isDeadlock, isJobKeyConflict } from '../pg-errors';
 import type { QueueDatabase } from '../queue-database';
 import type { ActionBatch, BuiltStatement, RetryWrite } from '../sql/operations-sql';
 import type { StatementRunner } from '../statement-runner';
@@ -84,8 +84,10 @@ export class OperationsStore {
       try {
         return (await this.statements.run<BatchOutcome>(this.db.pool, text, values)).rows[0];
       } catch (error) {
-        // An enqueue took a retried job's key after the batch looked: run the batch again, which now leaves that job.
-        if (!isJobKeyConflict(error) || attempt === 3) throw error;
+        // An enqueue took a retried job's key after the batch looked (the batch, run again, leaves that job), or a
+        // worker's write locked a serial queue's next job while this batch waited for its running one: each batch is
+        // its own transaction, so running it again is safe.
+        if (!(isJobKeyConflict(error) || isDeadlock(error)) || attempt === 3) throw error;
       }
     }
   }
