@@ -233,9 +233,10 @@ export class QueueService {
 
   /**
    * Per job type: jobs per status, whether it is paused, its lag (oldest due pending job) and the jobs finished in
-   * the last minute. It counts over the table: for dashboards and health checks, not for hot paths.
+   * the last minute. It counts over the table: for dashboards and health checks, not for hot paths; with `timeoutMs`,
+   * PostgreSQL cancels it after that long.
    */
-  async stats(): Promise<TypeStats[]> {
-    return this.stores.admin.stats();
+  async stats(options: ReadOptions = {}): Promise<TypeStats[]> {
+    return this.stores.admin.stats(toReadTimeout(options));
   }
 }

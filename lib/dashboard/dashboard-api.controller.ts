@@ -61,7 +61,11 @@ export function dashboardApiController(path: string): Type {
 
     @Get('overview')
     async overview() {
-      const [types, schedules, throughput] = await Promise.all([this.queue.stats(), this.queue.listSchedules(), this.queue.throughput(60)]);
+      const [types, schedules, throughput] = await Promise.all([
+        this.queue.stats({ timeoutMs: this.options.queryTimeoutMs }),
+        this.queue.listSchedules(),
+        this.queue.throughput(60),
+      ]);
       // Schedules without their payloads: the overview shows when, not what (redact sees jobs, not schedules).
       return { types, schedules: schedules.map(({ payload: _payload, ...schedule }) => schedule), throughput };
     }

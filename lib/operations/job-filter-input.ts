@@ -69,7 +69,7 @@ function validTime(value: unknown, option: string): Date {
 /** The statement timeout of a listing or a count, in milliseconds, or undefined for the server's own. */
 export function toReadTimeout(options: unknown): number | undefined {
   if (typeof options !== 'object' || options === null) throw queryError(messages.invalidOption('options', options, 'an object'));
-  refuseUnknownKeys(options, READ_KEYS, 'listJobs and countJobs', queryError);
+  refuseUnknownKeys(options, READ_KEYS, 'listJobs, countJobs and stats', queryError);
   const { timeoutMs } = options as ReadOptions;
   if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > INT4_MAX))
     throw queryError(messages.invalidOption('timeoutMs', timeoutMs, `an integer of milliseconds from 1 to ${INT4_MAX}`));

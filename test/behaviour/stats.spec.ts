@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { JobHandler, UnrecoverableJobError } from '../../lib';
+import { InvalidJobQueryError, JobHandler, UnrecoverableJobError } from '../../lib';
 import { createTestDatabase, quoteIdent, waitFor, type TestDatabase } from '../support/database';
 import { FAST_WORKER, startQueueApp, type QueueApp } from '../support/queue-app';
 
@@ -53,5 +53,21 @@ describe('stats()', () => {
       completedLastMinute: 1,
       failedLastMinute: 1,
     });
+  });
+
+  it('lets PostgreSQL cancel the count after timeoutMs', async () => {
+    const jobs = `${quoteIdent(db.schema)}.jobs`;
+    await db.query(
+      `INSERT INTO ${jobs} (type, payload, status, finished_at) SELECT 'stats.bulk', '{}', 'completed', now() FROM generate_series(1, 300000)`,
+    );
+    try {
+      await expect(app.queue.stats({ timeoutMs: 1 })).rejects.toMatchObject({ code: '57014' });
+      await expect(app.queue.stats({ timeoutMs: 60_000 })).resolves.toEqual(
+        expect.arrayContaining([expect.objectContaining({ type: 'stats.bulk' })]),
+      );
+      await expect(app.queue.stats({ timeoutMs: -5 })).rejects.toThrow(InvalidJobQueryError);
+    } finally {
+      await db.query(`DELETE FROM ${jobs} WHERE type = 'stats.bulk'`);
+    }
   });
 });

@@ -40,6 +40,9 @@ export function adminSql({
 
     now: 'SELECT now() AS now',
 
+    /** $1 statement timeout (ms). Run first in a read's transaction: PostgreSQL cancels the read after that long. */
+    boundRead: `SELECT set_config('statement_timeout', $1::int::text, true)`,
+
     /**
      * $1 the job types this process handles. For health checks: the applied migrations, and the age of the oldest due
      * pending job of each of these types (their lag), leaving out paused types and jobs waiting behind a busy serial

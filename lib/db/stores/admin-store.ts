@@ -66,8 +66,16 @@ export class AdminStore {
     return rows[0].paused;
   }
 
-  async stats(): Promise<TypeStats[]> {
-    const { rows } = await this.statements.run<TypeStatsRow>(this.db.pool, this.db.sql.stats);
+  /** With `timeoutMs`, PostgreSQL cancels the count after that long. */
+  async stats(timeoutMs?: number): Promise<TypeStats[]> {
+    const { sql } = this.db;
+    const { rows } =
+      timeoutMs === undefined
+        ? await this.statements.run<TypeStatsRow>(this.db.pool, sql.stats)
+        : await this.statements.transaction(async (query) => {
+            await query(sql.boundRead, [timeoutMs]);
+            return query<TypeStatsRow>(sql.stats);
+          });
     return rows.map((row) => ({
       type: row.type,
       paused: row.paused,
