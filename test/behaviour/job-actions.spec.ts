@@ -65,8 +65,8 @@ describe('retry, promote, remove and the bulk actions', () => {
       expect(failed).toMatchObject({ status: 'failed', attempts: 1 });
       expect(failed?.lastError).toContain('told to fail');
       await db.query(`UPDATE ${jobs} SET payload = '{}' WHERE id = $1`, [job.id]); // the cause is fixed
-      const retried = await app.queue.retry(job.id);
-      expect(retried).toMatchObject({ id: job.id, attempts: 0, finishedAt: null, lastError: failed?.lastError });
+      const retried = await app.queue.retry(job.id, { delayMs: 300 }); // not claimed before it is read back
+      expect(retried).toMatchObject({ id: job.id, status: 'pending', attempts: 0, finishedAt: null, lastError: failed?.lastError });
       await waitFor(async () => (await app.queue.getJob(job.id))?.status === 'completed');
       expect(await app.queue.getJob(job.id)).toMatchObject({ attempts: 1, result: 'done' });
       expect(ranAttempts(job.id)).toEqual([1, 1]);
@@ -75,7 +75,7 @@ describe('retry, promote, remove and the bulk actions', () => {
     it('runs a cancelled job again, later when asked, with the attempts it is given', async () => {
       const job = await app.queue.enqueue('actions.flaky', {}, { delayMs: 60_000 });
       await app.queue.cancel(job.id);
-      const retried = await app.queue.retry(job.id, { delayMs: 50, maxAttempts: 7 });
+      const retried = await app.queue.retry(job.id, { delayMs: 300, maxAttempts: 7 });
       expect(retried).toMatchObject({ status: 'pending', maxAttempts: 7 });
       expect(retried!.runAt.getTime()).toBeGreaterThan(job.runAt.getTime() - 60_000);
       await waitFor(async () => (await app.queue.getJob(job.id))?.status === 'completed');
