@@ -16,7 +16,8 @@ import { HandlerRegistry } from './discovery/handler-registry';
 import { PgQueueConfigError } from './errors';
 import { messages } from './errors/messages';
 import type { ResolvedModuleOptions } from './pg-queue.options';
-import { RESOLVED_OPTIONS } from './pg-queue.tokens';
+import { JOB_TELEMETRY, RESOLVED_OPTIONS } from './pg-queue.tokens';
+import type { JobTelemetry } from './telemetry/job-telemetry';
 import { JobInserter } from './producer/job-inserter';
 import { JobWatcher } from './producer/job-watcher';
 import { untilDeadline } from './services/until-deadline';
@@ -48,6 +49,7 @@ export class PgQueueLifecycle
     private readonly explorer: HandlerExplorer,
     private readonly modules: ModulesContainer,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedModuleOptions,
+    @Inject(JOB_TELEMETRY) private readonly telemetry: JobTelemetry,
   ) {}
 
   /**
@@ -101,6 +103,7 @@ export class PgQueueLifecycle
    * shutdown. Statements still in flight end at the query timeout; their sockets are dropped with the process.
    */
   private async releaseConnections(): Promise<void> {
+    this.telemetry.close();
     this.watcher.close();
     this.eventStream.close();
     await untilDeadline(this.listener.close(), Date.now() + CLOSE_STEP_MS);

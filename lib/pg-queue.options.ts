@@ -1,6 +1,6 @@
 import { PgQueueConfigError } from './errors';
 import { messages } from './errors/messages';
-import type { PgQueueModuleOptions, RetentionOptions, WorkerOptions } from './interfaces';
+import type { PgQueueModuleOptions, RetentionOptions, TelemetryOptions, WorkerOptions } from './interfaces';
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_RETENTION,
@@ -42,6 +42,7 @@ export interface ResolvedModuleOptions {
   connectTimeoutMs: number | undefined;
   worker: ResolvedWorkerOptions;
   retention: ResolvedRetention;
+  telemetry: Required<TelemetryOptions>;
 }
 
 /** Fills in defaults and rejects invalid module options at bootstrap, before any connection is made. */
@@ -49,7 +50,8 @@ export function resolveModuleOptions(options: PgQueueModuleOptions): ResolvedMod
   if (typeof options !== 'object' || options === null) throw new PgQueueConfigError(messages.missingConnection());
   const worker = object<WorkerOptions>('worker', options.worker ?? {});
   const retention = object<RetentionOptions>('retention', options.retention ?? {});
-  const unknown = unknownOptions(options, worker, retention);
+  const telemetry = typeof options.telemetry === 'boolean' ? {} : object<TelemetryOptions>('telemetry', options.telemetry ?? {});
+  const unknown = unknownOptions(options, worker, retention, telemetry);
   if (unknown.length > 0) throw new PgQueueConfigError(unknown.join(' '));
   if (options.connectionString === undefined && options.pool === undefined) throw new PgQueueConfigError(messages.missingConnection());
   if (options.connectionString !== undefined && options.pool !== undefined) throw new PgQueueConfigError(messages.bothConnections());
@@ -80,6 +82,10 @@ export function resolveModuleOptions(options: PgQueueModuleOptions): ResolvedMod
       synchronousCommit,
     },
     retention: resolveRetention(retention),
+    telemetry: {
+      traces: options.telemetry !== false && flag('telemetry.traces', telemetry.traces ?? true),
+      metrics: options.telemetry !== false && flag('telemetry.metrics', telemetry.metrics ?? true),
+    },
   };
 }
 

@@ -14,10 +14,12 @@ import type { PgQueueModuleOptions } from './interfaces';
 import { PgQueueLifecycle } from './pg-queue.lifecycle';
 import { PGQUEUE_MODULE_OPTIONS } from './pg-queue.module-definition';
 import { resolveModuleOptions, type ResolvedModuleOptions } from './pg-queue.options';
-import { RESOLVED_OPTIONS } from './pg-queue.tokens';
+import { JOB_TELEMETRY, RESOLVED_OPTIONS } from './pg-queue.tokens';
 import { JobInserter } from './producer/job-inserter';
 import { JobWatcher } from './producer/job-watcher';
 import { QueueService } from './queue.service';
+import type { JobTelemetry } from './telemetry/job-telemetry';
+import { loadTelemetry } from './telemetry/load-telemetry';
 import { WorkerPool } from './worker/worker-pool';
 
 /**
@@ -49,10 +51,16 @@ export const queueProviders: Provider[] = [
     useFactory: (db: QueueDatabase, statements: StatementRunner) => new ScheduleStore(db, statements),
   },
   { provide: PgListener, inject: [QueueDatabase], useFactory: (db: QueueDatabase) => new PgListener(db) },
+  {
+    provide: JOB_TELEMETRY,
+    inject: [JobStores, RESOLVED_OPTIONS],
+    useFactory: (stores: JobStores, options: ResolvedModuleOptions) =>
+      loadTelemetry(options.telemetry, () => stores.admin.queueGauges(options.queryTimeoutMs)),
+  },
   { provide: HandlerRegistry, useFactory: () => new HandlerRegistry() },
   {
     provide: WorkerPool,
-    inject: [QueueDatabase, JobStores, ScheduleStore, PgListener, HandlerRegistry, RESOLVED_OPTIONS],
+    inject: [QueueDatabase, JobStores, ScheduleStore, PgListener, HandlerRegistry, RESOLVED_OPTIONS, JOB_TELEMETRY],
     useFactory: (
       db: QueueDatabase,
       stores: JobStores,
@@ -60,7 +68,8 @@ export const queueProviders: Provider[] = [
       listener: PgListener,
       registry: HandlerRegistry,
       { worker, maxPayloadBytes, retention }: ResolvedModuleOptions,
-    ) => (worker.enabled ? new WorkerPool(db, stores, schedules, listener, registry, worker, maxPayloadBytes, retention) : null),
+      telemetry: JobTelemetry,
+    ) => (worker.enabled ? new WorkerPool(db, stores, schedules, listener, registry, worker, maxPayloadBytes, retention, telemetry) : null),
   },
   {
     provide: JobInserter,

@@ -26,7 +26,8 @@ import { ACTION_STATES, bulkSelection, toRetryWrite, unchangedJobError } from '.
 import { decodeCursor, encodeCursor } from './operations/job-cursor';
 import { toJobSelection, toListQuery, toReadTimeout } from './operations/job-filter-input';
 import type { ResolvedModuleOptions } from './pg-queue.options';
-import { RESOLVED_OPTIONS } from './pg-queue.tokens';
+import { JOB_TELEMETRY, RESOLVED_OPTIONS } from './pg-queue.tokens';
+import type { JobTelemetry } from './telemetry/job-telemetry';
 import { JobEventStream } from './events/job-event-stream';
 import { toEventFilter } from './events/job-event-filter';
 import { JobInserter } from './producer/job-inserter';
@@ -45,6 +46,7 @@ export class QueueService {
     private readonly watcher: JobWatcher,
     private readonly eventStream: JobEventStream,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedModuleOptions,
+    @Inject(JOB_TELEMETRY) private readonly telemetry: JobTelemetry,
   ) {}
 
   /**
@@ -59,7 +61,10 @@ export class QueueService {
     const row = toNewJobRow({ ...jobOptions, type, payload }, this.options.maxPayloadBytes);
     // A keyed job goes alone: it sees every job committed before it, as one at a time would, and batches of
     // several keys from several processes cannot lock them in opposite orders.
-    const inserted = client || row.jobKey !== null ? (await this.stores.inserts.insert([row], client))[0] : await this.inserter.insert(row);
+    const [inserted] = await this.telemetry.enqueue([row.type], async (trace) => {
+      row.traceContext = trace;
+      return [client || row.jobKey !== null ? (await this.stores.inserts.insert([row], client))[0] : await this.inserter.insert(row)];
+    });
     return toSnapshot<P>(inserted);
   }
 
@@ -80,7 +85,13 @@ export class QueueService {
     });
     if (rows.length === 0) return [];
     assertUniqueKeys(rows);
-    const inserted = await this.stores.inserts.insert(rows, options?.client);
+    const inserted = await this.telemetry.enqueue(
+      rows.map((row) => row.type),
+      (trace) => {
+        for (const row of rows) row.traceContext = trace;
+        return this.stores.inserts.insert(rows, options?.client);
+      },
+    );
     return inserted.map((row) => toSnapshot<P>(row));
   }
 

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { PgQueueModule } from 'nestjs-pgqueue';
+import { MetricsController } from './metrics/metrics.controller';
 import { ReportHandlers } from './reports/report.handlers';
 import { ReportsController } from './reports/reports.controller';
 import { ReportsRepository } from './reports/reports.repository';
@@ -12,7 +13,7 @@ import { ReportsRepository } from './reports/reports.repository';
       worker: { concurrency: 4, shutdownTimeoutMs: 5_000 },
     }),
   ],
-  controllers: [ReportsController],
+  controllers: [ReportsController, MetricsController],
   providers: [ReportsRepository, ReportHandlers],
 })
 export class AppModule {}

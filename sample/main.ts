@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { QueueService } from 'nestjs-pgqueue';
 import { resolveDatabaseUrl } from './database';
+import './metrics/prometheus';
 
 async function main() {
   const database = await resolveDatabaseUrl();
@@ -49,6 +50,9 @@ async function main() {
   console.log(`  curl -XPOST localhost:${port}/reports -H 'content-type: application/json' -d '{"reportId":"q3","rows":30}'`);
   console.log(`  curl localhost:${port}/reports/1`);
   console.log(`  curl -N localhost:${port}/reports/5/events     (server-sent progress events)`);
+  console.log(`  curl localhost:${port}/metrics                 (the queue's metrics, for Prometheus), for example:`);
+  const scraped = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  for (const line of scraped.split('\n').filter((line) => /^pgqueue_jobs_(enqueued|completed)_total\{/.test(line))) console.log(`    ${line}`);
   console.log('Ctrl+C stops it (the queue drains first).');
 
   if (process.env.SAMPLE_EXIT_AFTER_DEMO) {

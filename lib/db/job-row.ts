@@ -1,5 +1,5 @@
 import type { JobSnapshot, JobStatus, Schedule } from '../interfaces';
-import type { NewJobRow } from './job-writes';
+import type { NewJobRow, TraceCarrier } from './job-writes';
 
 /** A jobs row as the statements of queue-sql.ts select it. */
 export interface JobRow {
@@ -49,6 +49,8 @@ export interface ClaimedJobRow extends Pick<
   claim_token: string;
   max_attempts: number;
   started_at: Date;
+  /** The enqueue's trace context, when it was traced. */
+  trace_context: TraceCarrier | null;
 }
 
 /** What insertPlainJobs returns per job: what the database decided. */

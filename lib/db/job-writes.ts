@@ -13,7 +13,12 @@ export interface NewJobRow {
   queue: string | null;
   jobKey: string | null;
   jobKeyMode: JobKeyMode | null;
+  /** The enqueue's trace context (see telemetry/), stored so each attempt continues its trace. */
+  traceContext: TraceCarrier | null;
 }
+
+/** A trace context as OpenTelemetry's propagators write it (W3C: `traceparent`, `tracestate`). */
+export type TraceCarrier = Record<string, string>;
 
 /** A fenced reference to a job this worker claimed. */
 export interface JobLease {

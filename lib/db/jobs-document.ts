@@ -19,6 +19,7 @@ export function jobsDocument(jobs: NewJobRow[], claimMaxAttempts?: Array<number 
     if (job.queue !== null) object += `,"queue":${JSON.stringify(job.queue)}`;
     if (job.jobKey !== null) object += `,"job_key":${JSON.stringify(job.jobKey)},"job_key_mode":"${job.jobKeyMode}"`;
     if (claim != null) object += `,"claim_max_attempts":${claim}`;
+    if (job.traceContext !== null) object += `,"trace_context":${JSON.stringify(job.traceContext)}`;
     objects[i] = object + '}';
   }
   const document = `[${objects.join(',')}]`;

@@ -45,6 +45,17 @@ export interface RetentionOptions {
   pruneIntervalMs?: number;
 }
 
+/**
+ * What the queue reports through OpenTelemetry when `@opentelemetry/api` is installed. Without an SDK registered in
+ * the application, every call is the API's no-op.
+ */
+export interface TelemetryOptions {
+  /** A producer span per enqueue, whose trace each attempt's consumer span continues. @default true */
+  traces?: boolean;
+  /** Job counters, wait and run time histograms, queue depth and lag gauges. @default true */
+  metrics?: boolean;
+}
+
 /** Options of `PgQueueModule.forRoot()` (and what `forRootAsync()` factories return). */
 export interface PgQueueModuleOptions {
   /** PostgreSQL connection string; the module creates and ends its own pool. */
@@ -99,4 +110,6 @@ export interface PgQueueModuleOptions {
   worker?: WorkerOptions;
   /** How long finished jobs are kept; worker processes prune them. */
   retention?: RetentionOptions;
+  /** Traces and metrics through OpenTelemetry (`@opentelemetry/api`, an optional peer dependency). `false` turns both off. @default true */
+  telemetry?: boolean | TelemetryOptions;
 }

@@ -39,6 +39,7 @@ export function toNewJobRow(job: JobToEnqueue, maxPayloadBytes: number): NewJobR
     queue: job.queue === undefined ? null : validateQueueName(job.queue),
     jobKey,
     jobKeyMode: jobKey === null ? null : validateJobKeyMode(job.jobKeyMode ?? 'dedupe'),
+    traceContext: null,
   };
 }
 

@@ -1,6 +1,6 @@
 import type { JobRow } from '../db/job-row';
 import type { InsertStore } from '../db/stores/insert-store';
-import type { NewJobRow } from '../db/job-writes';
+import type { NewJobRow, TraceCarrier } from '../db/job-writes';
 import { isStatementRolledBack } from '../db/pg-errors';
 import type { SlotLender } from './slot-lender';
 
@@ -12,7 +12,7 @@ export interface PendingInsert {
 }
 
 /** Inserted (a claimed job with its claim token), or this job's own error. */
-export type InsertOutcome = (JobRow & { claim_token?: string | null }) | Error;
+export type InsertOutcome = (JobRow & { claim_token?: string | null; trace_context?: TraceCarrier | null }) | Error;
 
 /** Payload bytes (about: JSON characters) one statement carries; a larger payload goes alone. */
 const MAX_STATEMENT_PAYLOAD = 1024 * 1024;

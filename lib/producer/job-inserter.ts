@@ -53,7 +53,7 @@ export class JobInserter {
 function settleReservation({ job, lender }: PendingInsert, outcome: InsertOutcome | undefined): Promise<void> | undefined {
   if (!lender) return undefined;
   if (outcome && !(outcome instanceof Error) && outcome.status === 'running' && outcome.claim_token)
-    return lender.adopt(outcome as ClaimedJobRow);
+    return lender.adopt(outcome as unknown as ClaimedJobRow); // the claiming insert returns what a claim does
   lender.release(job.type);
   return undefined;
 }

@@ -1,6 +1,6 @@
 import { messages } from '../errors/messages';
 import { editDistance, nearEnough } from './known-keys';
-import type { PgQueueModuleOptions, RetentionOptions, WorkerOptions } from '../interfaces';
+import type { PgQueueModuleOptions, RetentionOptions, TelemetryOptions, WorkerOptions } from '../interfaces';
 
 /**
  * Every option name, one list per level: any other key fails the bootstrap, since a misspelt option would otherwise
@@ -20,6 +20,7 @@ const MODULE_OPTIONS: OptionNames<PgQueueModuleOptions> = {
   connectTimeoutMs: true,
   worker: true,
   retention: true,
+  telemetry: true,
 };
 const WORKER_OPTIONS: OptionNames<WorkerOptions> = {
   enabled: true,
@@ -31,21 +32,24 @@ const WORKER_OPTIONS: OptionNames<WorkerOptions> = {
   synchronousCommit: true,
 };
 const RETENTION_OPTIONS: OptionNames<RetentionOptions> = { completedMs: true, failedMs: true, cancelledMs: true, pruneIntervalMs: true };
+const TELEMETRY_OPTIONS: OptionNames<TelemetryOptions> = { traces: true, metrics: true };
 const OPTION_LEVELS: ReadonlyArray<[path: string, names: object]> = [
   ['', MODULE_OPTIONS],
   ['worker', WORKER_OPTIONS],
   ['retention', RETENTION_OPTIONS],
+  ['telemetry', TELEMETRY_OPTIONS],
 ];
 
 /**
  * One sentence per unknown key, at every level, all at once so they can be fixed in one go; each names the nearest
  * known option when one is near enough to be what was meant.
  */
-export function unknownOptions(options: object, worker: object, retention: object): string[] {
+export function unknownOptions(options: object, worker: object, retention: object, telemetry: object = {}): string[] {
   return [
     ...unknownAt('', options, MODULE_OPTIONS),
     ...unknownAt('worker', worker, WORKER_OPTIONS),
     ...unknownAt('retention', retention, RETENTION_OPTIONS),
+    ...unknownAt('telemetry', telemetry, TELEMETRY_OPTIONS),
   ];
 }
 

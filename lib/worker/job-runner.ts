@@ -7,6 +7,7 @@ import { JobExecutionContext } from './job-execution-context';
 import type { HandlerOutcome, OutcomeWriter } from './outcome-writer';
 import type { LogBuffer } from './log-buffer';
 import type { ProgressBuffer } from './progress-buffer';
+import type { AttemptEnd, JobTelemetry } from '../telemetry/job-telemetry';
 
 /** How long an aborted handler may take to return before the log says it ignores its signal. */
 const OVERSTAY_WARN_MS = 2000;
@@ -20,6 +21,7 @@ export class JobRunner {
     private readonly logs: LogBuffer,
     private readonly outcomes: OutcomeWriter,
     private readonly events: JobEventBus,
+    private readonly telemetry: JobTelemetry,
   ) {}
 
   /**
@@ -50,10 +52,11 @@ export class JobRunner {
       (message) => job.phase === 'running' && this.logs.record(job.lease, row.attempts, message),
     );
     this.events.emit('started', row);
+    const attempt = this.telemetry.startAttempt(row);
     const timeoutMs = handler.options.timeoutMs;
     const timer = timeoutMs ? setTimeout(() => job.abort(new JobTimeoutError(messages.jobTimedOut(timeoutMs))), timeoutMs) : undefined;
     let outcome: HandlerOutcome;
-    const body = invoke(handler, row.payload, ctx);
+    const body = attempt ? attempt.run(() => invoke(handler, row.payload, ctx)) : invoke(handler, row.payload, ctx);
     let hasReturned = false;
     try {
       outcome = { ok: true, result: await untilAborted(body, job, () => (hasReturned = true)) };
@@ -66,16 +69,20 @@ export class JobRunner {
       if (hasReturned) hooks.returned();
       else this.awaitOverstay(job, body, ctx.logger, hooks.returned);
     }
+    let end: AttemptEnd;
     try {
-      await this.outcomes.write(job, ctx.snoozeMs === undefined ? outcome : { ok: 'snooze', delayMs: ctx.snoozeMs });
+      end = await this.outcomes.write(job, ctx.snoozeMs === undefined ? outcome : { ok: 'snooze', delayMs: ctx.snoozeMs });
     } catch (error) {
+      const message = (error as Error).message;
       this.logger.error(
-        `Could not record the outcome of job #${row.id} (${row.type}); it will be recovered when its lease expires: ${(error as Error).message}`,
+        `Could not record the outcome of job #${row.id} (${row.type}); it will be recovered when its lease expires: ${message}`,
       );
+      end = { outcome: 'interrupted', reason: message };
     } finally {
       this.progress.forget(row.id);
       this.logs.forget(row.id);
     }
+    attempt?.end(end);
   }
 
   /** An aborted handler that has not returned: its slot stays taken until it does, and the log says so. */

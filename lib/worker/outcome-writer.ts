@@ -14,6 +14,7 @@ import { describeError } from './error-text';
 import { jobLogger } from './job-execution-context';
 import type { LogBuffer } from './log-buffer';
 import type { ProgressBuffer } from './progress-buffer';
+import type { AttemptEnd } from '../telemetry/job-telemetry';
 
 /** What a handler's run came to. */
 export type HandlerOutcome = { ok: true; result: unknown } | { ok: false; error: unknown } | { ok: 'snooze'; delayMs: number };
@@ -49,14 +50,20 @@ export class OutcomeWriter {
     this.giveUpAt = epochMs;
   }
 
-  /** Writes what the handler's run came to; rejects with the last error when it could not be written in time (the lease then decides). */
-  async write(job: ActiveJob, outcome: HandlerOutcome): Promise<void> {
+  /**
+   * Writes what the handler's run came to, and says how the attempt ended; rejects with the last error when it could
+   * not be written in time (the lease then decides).
+   */
+  async write(job: ActiveJob, outcome: HandlerOutcome): Promise<AttemptEnd> {
     // One deadline for every write about this job, read by the heartbeat too: it keeps the lease only until then.
     job.writeDeadline = Date.now() + this.persistRetryMs;
     const reason = job.abortReason;
     // Cancelled or no longer ours: the database already says what happened; any write would be fenced off.
-    if (reason instanceof JobCancelledError) return this.events.emit('cancelled', job.row);
-    if (reason instanceof LeaseLostError) return;
+    if (reason instanceof JobCancelledError) {
+      this.events.emit('cancelled', job.row);
+      return { outcome: 'cancelled' };
+    }
+    if (reason instanceof LeaseLostError) return notWritten(reason.message);
     // Its last lines first, while its lease holds: once the outcome is written they would be fenced off. Lines that
     // cannot be stored in time are given up, never the outcome.
     if (this.logs.hasLogged(job.lease.id))
@@ -66,21 +73,25 @@ export class OutcomeWriter {
     if (outcome.ok === 'snooze') return this.snooze(job, outcome.delayMs);
     if (outcome.ok) return this.complete(job, outcome.result);
     // One try only: shutdown is under way; if it fails the lease expires and the job is recovered.
-    if (reason instanceof WorkerShutdownError) return void (await this.store.handBack([{ ...job.lease, started: true }]));
-    await this.fail(job, outcome.error);
+    if (reason instanceof WorkerShutdownError) {
+      await this.store.handBack([{ ...job.lease, started: true }]);
+      return notWritten(reason.message);
+    }
+    return this.fail(job, outcome.error);
   }
 
-  private async snooze(job: ActiveJob, delayMs: number): Promise<void> {
+  private async snooze(job: ActiveJob, delayMs: number): Promise<AttemptEnd> {
     const latest = this.progress.latestFor(job.lease.id);
     const accepted = await this.persist(job, () =>
       this.store.snooze(job.lease, delayMs, latest?.percent ?? job.row.progress, latest?.stage ?? null),
     );
-    if (!accepted) return;
+    if (!accepted) return notWritten(messages.leaseLost());
     this.requeued(delayMs);
     this.events.emit('snoozed', job.row, { delayMs });
+    return { outcome: 'snoozed', delayMs };
   }
 
-  private async complete(job: ActiveJob, result: unknown): Promise<void> {
+  private async complete(job: ActiveJob, result: unknown): Promise<AttemptEnd> {
     let json: string;
     try {
       json = toPlainJson(result === undefined ? null : result, (path, why) => new UnrecoverableJobError(messages.resultNotJson(path, why)));
@@ -92,11 +103,15 @@ export class OutcomeWriter {
     const stage = this.progress.latestFor(job.lease.id)?.stage ?? null;
     const outcome = await this.persist(job, () => this.completer.add({ ...job.lease, result: json, stage }));
     if (outcome instanceof Error) return this.fail(job, new UnrecoverableJobError(messages.resultRejected(outcome.message)));
-    if (!outcome) this.logger.warn(`Completion of job #${job.lease.id} was not recorded: this worker no longer holds its lease.`);
-    else this.events.emit('completed', job.row, { result });
+    if (!outcome) {
+      this.logger.warn(`Completion of job #${job.lease.id} was not recorded: this worker no longer holds its lease.`);
+      return notWritten(messages.leaseLost());
+    }
+    this.events.emit('completed', job.row, { result });
+    return { outcome: 'completed' };
   }
 
-  private async fail(job: ActiveJob, error: unknown): Promise<void> {
+  private async fail(job: ActiveJob, error: unknown): Promise<AttemptEnd> {
     const { row, handler } = job;
     const latest = this.progress.latestFor(row.id);
     // Not `error instanceof ...`: instanceof runs a Proxy's getPrototypeOf trap, and a hostile thrown value whose
@@ -134,6 +149,10 @@ export class OutcomeWriter {
     if (status === 'pending')
       jobLogger(row).warn(`Attempt ${row.attempts} of ${row.max_attempts} failed: ${summary}; retrying in ${retryDelay} ms.`);
     if (status === 'failed') jobLogger(row).error(`Failed for good after ${row.attempts} attempt(s): ${summary}`, described);
+    if (!status) return notWritten(messages.leaseLost());
+    return status === 'pending'
+      ? { outcome: 'retrying', error, description: described, delayMs: retryDelay }
+      : { outcome: 'failed', error, description: described };
   }
 
   /** Retries a write through database outages for as long as the lease could still be ours, and not past shutdown's deadline. */
@@ -158,5 +177,7 @@ function isInstance(value: unknown, type: abstract new (...args: never[]) => unk
     return false;
   }
 }
+
+const notWritten = (reason: string): AttemptEnd => ({ outcome: 'interrupted', reason });
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

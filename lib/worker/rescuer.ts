@@ -4,6 +4,7 @@ import type { JobEventBus } from '../events/job-event-bus';
 import { messages } from '../errors/messages';
 import { PeriodicService } from '../services/background-service';
 import type { FailureLog } from '../services/failure-log';
+import type { JobTelemetry } from '../telemetry/job-telemetry';
 
 const BATCH_SIZE = 1000;
 
@@ -14,6 +15,7 @@ export class Rescuer extends PeriodicService {
     intervalMs: number,
     private readonly onRescued: () => void,
     private readonly events: JobEventBus,
+    private readonly telemetry: JobTelemetry,
     private readonly logger: Logger,
     failures: FailureLog,
   ) {
@@ -29,7 +31,10 @@ export class Rescuer extends PeriodicService {
           `Recovered ${rows.length} job(s) whose worker stopped heartbeating: ${rows.map((r) => `#${r.id} -> ${r.status}`).join(', ')}`,
         );
         this.onRescued();
-        for (const row of rows) this.events.emit('rescued', row, { error: messages.leaseExpired() });
+        for (const row of rows) {
+          this.events.emit('rescued', row, { error: messages.leaseExpired() });
+          this.telemetry.rescued(row);
+        }
       }
     } while (rows.length === BATCH_SIZE);
   }

@@ -23,6 +23,7 @@ import { JobRunner } from './job-runner';
 import { OutcomeWriter } from './outcome-writer';
 import { LeaseKeeper } from './lease-keeper';
 import type { JobEventBus } from '../events/job-event-bus';
+import type { JobTelemetry } from '../telemetry/job-telemetry';
 import { workerEvents } from '../events/worker-events';
 import type { JobEventListenerDefinition } from '../events/job-event-listener.definition';
 import { LogBuffer } from './log-buffer';
@@ -79,6 +80,7 @@ export class WorkerPool implements SlotLender {
     private readonly options: ResolvedWorkerOptions,
     maxPayloadBytes: number,
     retention: ResolvedRetention,
+    telemetry: JobTelemetry,
   ) {
     this.prefetch = new Prefetch(options.prefetch);
     this.slots = new SlotTable(options.concurrency, registry);
@@ -110,7 +112,7 @@ export class WorkerPool implements SlotLender {
       },
       this.events,
     );
-    this.runner = new JobRunner(this.progress, this.logs, this.outcomes, this.events);
+    this.runner = new JobRunner(this.progress, this.logs, this.outcomes, this.events, telemetry);
     this.leaseKeeper = new LeaseKeeper(
       stores.claims,
       options.leaseMs,
@@ -126,7 +128,7 @@ export class WorkerPool implements SlotLender {
     );
     const wake = () => this.wake();
     this.services = [
-      new Rescuer(stores.maintenance, rescueEveryMs(options.leaseMs), wake, this.events, this.logger, this.failures),
+      new Rescuer(stores.maintenance, rescueEveryMs(options.leaseMs), wake, this.events, telemetry, this.logger, this.failures),
       new Scheduler(schedules, options.pollIntervalMs, wake, this.failures),
       new SerialQueueKeeper(stores.maintenance, options.pollIntervalMs, wake, this.failures),
       new Pruner(stores.maintenance, retention, this.failures),

@@ -20,5 +20,9 @@ describe('npm run sample', () => {
       expect(stdout).toMatch(new RegExp(`${report}\\s+\\[#{20}\\] 100% completed \\{"url":"https://reports.example.com/${report}.pdf`));
     }
     expect(stdout).toContain('All done');
+    // Its /metrics answers as Prometheus scrapes it, with the queue's counters from the OpenTelemetry SDK.
+    // A completion is counted once its write returns, which can be just after watch() saw it: 1 to 4 of them by now.
+    expect(stdout).toMatch(/pgqueue_jobs_completed_total\{[^}]*messaging_destination_name="report\.generate"[^}]*\} [1-4]\b/);
+    expect(stdout).toMatch(/pgqueue_jobs_enqueued_total\{[^}]*messaging_destination_name="report\.generate"[^}]*\} 4/);
   });
 });

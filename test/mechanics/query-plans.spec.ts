@@ -188,3 +188,36 @@ describe('query plans of listings and counts, with many finished jobs kept', () 
     expect(jobsScans(plan).filter((scan) => scan.startsWith('Seq Scan'))).toEqual([]);
   });
 });
+
+describe("query plan of the metrics' gauges, with many finished jobs kept", () => {
+  let db: TestDatabase;
+  let client: PoolClient;
+  let close: (() => Promise<void>) | undefined;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const app = await startQueueApp(db, { worker: { enabled: false } });
+    await app.close();
+    const jobs = `${db.schema}.jobs`;
+    await db.query(`INSERT INTO ${jobs} (type, payload, status, finished_at)
+                    SELECT 'gauges.' || (i % 4), '{}', 'completed', now() FROM generate_series(1, 100000) i`);
+    await db.query(`INSERT INTO ${jobs} (type, payload, queue) SELECT 'gauges.' || (i % 4), '{}', CASE WHEN i % 3 = 0 THEN 'q' || (i % 10) END
+                      FROM generate_series(1, 300) i`);
+    await db.query(`UPDATE ${jobs} SET status = 'running', claim_token = gen_random_uuid(), lease_expires_at = now() + interval '1 minute'
+                     WHERE id IN (SELECT id FROM ${jobs} WHERE status = 'pending' LIMIT 20)`);
+    await db.query(`VACUUM ANALYZE ${jobs}`);
+    ({ client, close } = await planning(db, 'generic'));
+  });
+  afterAll(async () => {
+    await close?.();
+    await db?.close();
+  });
+
+  it('reads only the unfinished jobs, through their partial indexes, never the table', async () => {
+    await client.query(`PREPARE gauges AS ${queueSql(quoteIdent(db.schema)).queueGauges}`);
+    const { rows } = await client.query<ExplainRow>(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE gauges`);
+    const plan = rows[0]['QUERY PLAN'][0].Plan;
+    expect(rowsRead(plan)).toBeLessThan(1_000);
+    expect(jobsScans(plan).filter((scan) => scan.startsWith('Seq Scan'))).toEqual([]);
+  });
+});

@@ -33,6 +33,7 @@ function claimed(registry: HandlerRegistry, type: string): ActiveJob {
     created_at: new Date(0),
     started_at: new Date(0),
     claim_token: `token-${id}`,
+    trace_context: null,
   };
   return new ActiveJob(row, registry.get(type)!);
 }

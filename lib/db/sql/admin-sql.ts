@@ -56,6 +56,23 @@ export function adminSql({
                   AND type NOT IN (SELECT type FROM ${paused})
                 GROUP BY type) l), '{}'::jsonb) AS lag_ms`,
 
+    /**
+     * Per type with unfinished jobs: how many are pending and running, and the seconds since the oldest due pending job
+     * was due (0: none is). Each part reads only its partial index (claimable jobs outside and inside serial queues,
+     * leased jobs), never the finished jobs: the metrics' gauges run it at every collection.
+     */
+    queueGauges: `
+      SELECT type, sum(pending)::int AS pending, sum(running)::int AS running, COALESCE(max(lag_seconds), 0)::float8 AS lag_seconds
+        FROM (SELECT type, count(*) AS pending, 0 AS running, extract(epoch FROM now() - min(run_at) FILTER (WHERE run_at <= now())) AS lag_seconds
+                FROM ${jobs} WHERE status = 'pending' AND queue IS NULL GROUP BY type
+              UNION ALL
+              SELECT type, count(*), 0, extract(epoch FROM now() - min(run_at) FILTER (WHERE run_at <= now()))
+                FROM ${jobs} WHERE status = 'pending' AND queue IS NOT NULL GROUP BY type
+              UNION ALL
+              SELECT type, 0, count(*), NULL FROM ${jobs} WHERE lease_expires_at IS NOT NULL AND status = 'running' GROUP BY type) g
+       GROUP BY type
+       ORDER BY type`,
+
     /** $1 type. */
     pauseType: `INSERT INTO ${paused} (type) VALUES ($1) ON CONFLICT (type) DO NOTHING`,
 

@@ -23,7 +23,7 @@ export function sqlFragments(quotedSchema: string, { asyncWorkerCommits }: Worke
     run_at, created_at, started_at, finished_at, last_error, result, job_key`;
   // What a worker reads of a job it claims (ClaimedJobRow).
   const claimedColumns = `j.id::text AS id, j.type, j.queue, j.priority, j.payload, j.progress, j.stage, j.attempts,
-    j.max_attempts, j.run_at, j.created_at, j.started_at, j.claim_token`;
+    j.max_attempts, j.run_at, j.created_at, j.started_at, j.claim_token, j.trace_context`;
   const released = 'claim_token = NULL, lease_expires_at = NULL, locked_by = NULL';
   // Joined into the FROM list of a worker statement's final SELECT: set_config(..., true) lasts for the statement's
   // own transaction, so it is safe behind a transaction pooler and never leaks to the next statement on the connection.
@@ -36,9 +36,10 @@ export function sqlFragments(quotedSchema: string, { asyncWorkerCommits }: Worke
   // The jobs to insert, from one JSON array of objects (see jobs-document.ts): parsed once, payloads stay jsonb.
   const jobsDocument = `
     ROWS FROM (jsonb_to_recordset($1::jsonb) AS (type text, payload jsonb, priority int, max_attempts int,
-      run_at timestamptz, delay_ms float8, queue text, job_key text, job_key_mode text, claim_max_attempts int))
+      run_at timestamptz, delay_ms float8, queue text, job_key text, job_key_mode text, claim_max_attempts int,
+      trace_context jsonb))
     WITH ORDINALITY AS t(type, payload, priority, max_attempts, run_at_given, delay_ms, queue, job_key, job_key_mode,
-      claim_max_attempts, ord)`;
+      claim_max_attempts, trace_context, ord)`;
   // Every job has a payload, so a NULL one was the JSON null.
   const payload = `COALESCE(t.payload, 'null'::jsonb)`;
   const runAt = `COALESCE(t.run_at_given, now() + COALESCE(t.delay_ms, 0) * interval '1 millisecond')`;

@@ -11,15 +11,15 @@ export function insertSql({ jobs, paused, columns, jobsDocument, payload, runAt,
     insertJobs: `
       WITH input AS (
         SELECT t.type, ${payload} AS payload, t.priority, t.max_attempts, ${runAt} AS run_at, t.queue, t.job_key,
-               t.job_key_mode, t.ord
+               t.job_key_mode, t.trace_context, t.ord
           FROM ${jobsDocument}
       ), detached AS (
         UPDATE ${jobs} j SET job_key = NULL FROM input i
          WHERE i.job_key_mode = 'replace' AND j.job_key = i.job_key AND j.status = 'running'
         RETURNING j.id
       ), queues AS (${insertQueues})
-      INSERT INTO ${jobs} (type, payload, priority, max_attempts, run_at, queue, job_key, job_key_mode)
-      SELECT i.type, i.payload, i.priority, i.max_attempts, i.run_at, i.queue, i.job_key, i.job_key_mode
+      INSERT INTO ${jobs} (type, payload, priority, max_attempts, run_at, queue, job_key, job_key_mode, trace_context)
+      SELECT i.type, i.payload, i.priority, i.max_attempts, i.run_at, i.queue, i.job_key, i.job_key_mode, i.trace_context
         FROM input i
        ORDER BY i.ord
       ON CONFLICT (job_key) WHERE job_key IS NOT NULL AND status IN ('pending', 'running') DO UPDATE
@@ -27,7 +27,8 @@ export function insertSql({ jobs, paused, columns, jobsDocument, payload, runAt,
              run_at = CASE WHEN EXCLUDED.job_key_mode = 'replace' THEN EXCLUDED.run_at ELSE ${jobs}.run_at END,
              priority = CASE WHEN EXCLUDED.job_key_mode = 'replace' THEN EXCLUDED.priority ELSE ${jobs}.priority END,
              max_attempts = CASE WHEN EXCLUDED.job_key_mode = 'replace' THEN EXCLUDED.max_attempts ELSE ${jobs}.max_attempts END,
-             blocked = CASE WHEN EXCLUDED.job_key_mode = 'replace' THEN false ELSE ${jobs}.blocked END
+             blocked = CASE WHEN EXCLUDED.job_key_mode = 'replace' THEN false ELSE ${jobs}.blocked END,
+             trace_context = CASE WHEN EXCLUDED.job_key_mode = 'replace' THEN EXCLUDED.trace_context ELSE ${jobs}.trace_context END
        WHERE EXCLUDED.job_key_mode = 'dedupe' OR ${jobs}.status = 'pending'
       RETURNING ${columns}`,
 
@@ -36,8 +37,8 @@ export function insertSql({ jobs, paused, columns, jobsDocument, payload, runAt,
      * written, so only what the database decides comes back, in input order.
      */
     insertPlainJobs: `
-      INSERT INTO ${jobs} (type, payload, priority, max_attempts, run_at)
-      SELECT t.type, ${payload}, t.priority, t.max_attempts, ${runAt} FROM ${jobsDocument} ORDER BY t.ord
+      INSERT INTO ${jobs} (type, payload, priority, max_attempts, run_at, trace_context)
+      SELECT t.type, ${payload}, t.priority, t.max_attempts, ${runAt}, t.trace_context FROM ${jobsDocument} ORDER BY t.ord
       RETURNING id::text AS id, run_at, created_at`,
 
     /**
@@ -57,12 +58,12 @@ export function insertSql({ jobs, paused, columns, jobsDocument, payload, runAt,
           FROM ${jobsDocument}, waiting
       )
       INSERT INTO ${jobs} (type, payload, priority, max_attempts, run_at, status, attempts, started_at, claim_token,
-                           locked_by, lease_expires_at)
+                           locked_by, lease_expires_at, trace_context)
       SELECT t.type, ${payload}, t.priority, CASE WHEN t.claim THEN COALESCE(t.max_attempts, t.claim_max_attempts) ELSE t.max_attempts END,
              ${runAt}, CASE WHEN t.claim THEN 'running' ELSE 'pending' END, CASE WHEN t.claim THEN 1 ELSE 0 END,
              CASE WHEN t.claim THEN now() END, CASE WHEN t.claim THEN gen_random_uuid() END, CASE WHEN t.claim THEN $2 END,
-             CASE WHEN t.claim THEN now() + $3::float8 * interval '1 millisecond' END
+             CASE WHEN t.claim THEN now() + $3::float8 * interval '1 millisecond' END, t.trace_context
         FROM input t ORDER BY t.ord
-      RETURNING ${columns}, claim_token`,
+      RETURNING ${columns}, claim_token, trace_context`,
   };
 }

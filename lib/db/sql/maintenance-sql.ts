@@ -33,10 +33,12 @@ export function maintenanceSql({
                run_at = now(), last_error = $2, ${released}
           FROM expired e
          WHERE j.id = e.id
-        RETURNING j.id::text AS id, j.queue, j.status, j.type, j.payload, j.last_error, j.attempts, j.max_attempts
+        RETURNING j.id::text AS id, j.queue, j.status, j.type, j.payload, j.last_error, j.attempts, j.max_attempts,
+                  j.trace_context
       ), released AS (${releaseQueues('rescued')}), unblocked AS (${unblockHeads('released', 'rescued')}),
          dead_letters AS (${enqueueDeadLetters('rescued')})
-      SELECT rescued.id, rescued.status, rescued.type, rescued.attempts, rescued.max_attempts FROM rescued,
+      SELECT rescued.id, rescued.status, rescued.type, rescued.attempts, rescued.max_attempts, rescued.trace_context
+        FROM rescued,
              (${notifyIfAny('rescued', '$3', "status = 'pending'")}) a, (${notifyIfAny('rescued', '$4')}) b,
              (${notifyIfAny('released', '$3')}) c`,
 

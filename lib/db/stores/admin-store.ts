@@ -3,6 +3,15 @@ import type { JobRow } from '../job-row';
 import type { QueueDatabase } from '../queue-database';
 import type { StatementRunner } from '../statement-runner';
 
+/** One job type's unfinished jobs, as the metrics' gauges read them. */
+export interface QueueGauge {
+  type: string;
+  pending: number;
+  running: number;
+  /** Seconds since the oldest due pending job was due; 0 when none is. */
+  lagSeconds: number;
+}
+
 /** A row of the stats statement. */
 interface TypeStatsRow {
   type: string;
@@ -84,6 +93,16 @@ export class AdminStore {
       completedLastMinute: row.completed_last_minute,
       failedLastMinute: row.failed_last_minute,
     }));
+  }
+
+  /** The metrics' gauges: unfinished jobs and lag per type (see queueGauges), bounded by `timeoutMs`. */
+  async queueGauges(timeoutMs: number): Promise<QueueGauge[]> {
+    const { sql } = this.db;
+    const { rows } = await this.statements.transaction(async (query) => {
+      await query(sql.boundRead, [timeoutMs]);
+      return query<{ type: string; pending: number; running: number; lag_seconds: number }>(sql.queueGauges);
+    });
+    return rows.map((row) => ({ type: row.type, pending: row.pending, running: row.running, lagSeconds: row.lag_seconds }));
   }
 
   /** Types of pending jobs that are not among `types` (at most 20). */

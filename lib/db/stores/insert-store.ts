@@ -1,6 +1,6 @@
 import type { ClientBase } from 'pg';
 import { newRow, type InsertedRow, type JobRow } from '../job-row';
-import type { NewJobRow } from '../job-writes';
+import type { NewJobRow, TraceCarrier } from '../job-writes';
 import { jobsDocument } from '../jobs-document';
 import type { QueueDatabase } from '../queue-database';
 import { repeatedTimestamps } from '../repeated-timestamps';
@@ -19,7 +19,7 @@ export interface ClaimInInsert {
 }
 
 /** A row as the claiming insert returns it: a claimed one carries its claim token. */
-export type MaybeClaimedRow = JobRow & { claim_token: string | null };
+export type MaybeClaimedRow = JobRow & { claim_token: string | null; trace_context: TraceCarrier | null };
 
 /** Runs the inserts (sql/insert-sql.ts): on the module's pool, or on a caller's client inside its transaction. */
 export class InsertStore {

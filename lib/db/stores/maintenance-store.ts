@@ -1,3 +1,4 @@
+import type { TraceCarrier } from '../job-writes';
 import type { QueueDatabase } from '../queue-database';
 import type { StatementRunner } from '../statement-runner';
 
@@ -15,6 +16,7 @@ export interface RescuedJob {
   type: string;
   attempts: number;
   max_attempts: number;
+  trace_context: TraceCarrier | null;
 }
 
 /** Runs the background services' statements (sql/maintenance-sql.ts): rescue, serial-queue upkeep, pruning. */

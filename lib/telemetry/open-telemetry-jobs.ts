@@ -1,0 +1,62 @@
+import type * as OpenTelemetryApi from '@opentelemetry/api';
+import { performance } from 'node:perf_hooks';
+import type { ClaimedJobRow } from '../db/job-row';
+import type { TraceCarrier } from '../db/job-writes';
+import type { RescuedJob } from '../db/stores/maintenance-store';
+import { messages } from '../errors/messages';
+import type { QueueGauge } from '../db/stores/admin-store';
+import { JobMetrics } from './job-metrics';
+import { JobSpans } from './job-spans';
+import type { AttemptEnd, AttemptTelemetry, EnqueuedJob, JobTelemetry } from './job-telemetry';
+
+/** The queue's traces and metrics through `@opentelemetry/api`, each part on or off. */
+export class OpenTelemetryJobs implements JobTelemetry {
+  private readonly spans: JobSpans | null;
+  private readonly metrics: JobMetrics | null;
+
+  constructor(
+    private readonly api: typeof OpenTelemetryApi,
+    parts: { traces: boolean; metrics: boolean },
+    readGauges: () => Promise<QueueGauge[]>,
+  ) {
+    this.spans = parts.traces ? new JobSpans(api) : null;
+    this.metrics = parts.metrics ? new JobMetrics(api, readGauges) : null;
+  }
+
+  async enqueue<R extends EnqueuedJob>(types: readonly string[], write: (trace: TraceCarrier | null) => Promise<R[]>): Promise<R[]> {
+    const started = this.spans?.startEnqueue(types);
+    let jobs: R[];
+    try {
+      jobs = await write(started?.trace ?? null);
+    } catch (error) {
+      if (started) this.spans?.endEnqueue(started.span, null, error);
+      throw error;
+    }
+    if (started) this.spans?.endEnqueue(started.span, jobs);
+    this.metrics?.enqueued(types);
+    return jobs;
+  }
+
+  startAttempt(row: ClaimedJobRow): AttemptTelemetry {
+    const { api, spans, metrics } = this;
+    const started = spans?.startAttempt(row);
+    metrics?.started(row);
+    const startedAt = performance.now();
+    return {
+      run: (handler) => (started ? api.context.with(started.context, handler) : handler()),
+      end: (end: AttemptEnd) => {
+        if (started) spans?.endAttempt(started.span, end);
+        metrics?.ended(row, end, (performance.now() - startedAt) / 1000);
+      },
+    };
+  }
+
+  rescued(row: RescuedJob): void {
+    this.spans?.rescued(row, messages.leaseExpired());
+    this.metrics?.rescued(row);
+  }
+
+  close(): void {
+    this.metrics?.close();
+  }
+}
