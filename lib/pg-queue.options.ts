@@ -1,4 +1,6 @@
+import { Logger, type LoggerService, type LogLevel } from '@nestjs/common';
 import { PgQueueConfigError } from './errors';
+import { DEFAULT_LOG_LEVELS, QueueLogs } from './services/queue-logger';
 import { messages } from './errors/messages';
 import type { PgQueueModuleOptions, RetentionOptions, TelemetryOptions, WorkerOptions } from './interfaces';
 import {
@@ -43,6 +45,8 @@ export interface ResolvedModuleOptions {
   worker: ResolvedWorkerOptions;
   retention: ResolvedRetention;
   telemetry: Required<TelemetryOptions>;
+  /** Where the module's lines go, at which levels. */
+  logs: QueueLogs;
 }
 
 /** Fills in defaults and rejects invalid module options at bootstrap, before any connection is made. */
@@ -82,6 +86,11 @@ export function resolveModuleOptions(options: PgQueueModuleOptions): ResolvedMod
       synchronousCommit,
     },
     retention: resolveRetention(retention),
+    logs: new QueueLogs(
+      loggerOption(options.logger),
+      logLevels(options.logLevels),
+      flag('structuredLogs', options.structuredLogs ?? false),
+    ),
     telemetry: {
       traces: options.telemetry !== false && flag('telemetry.traces', telemetry.traces ?? true),
       metrics: options.telemetry !== false && flag('telemetry.metrics', telemetry.metrics ?? true),
@@ -98,6 +107,28 @@ function resolveRetention(retention: RetentionOptions): ResolvedRetention {
     cancelledMs: keep('cancelledMs'),
     pruneIntervalMs: integer('retention.pruneIntervalMs', retention.pruneIntervalMs ?? DEFAULT_RETENTION.pruneIntervalMs, 100),
   };
+}
+
+function loggerOption(value: unknown): LoggerService | null {
+  if (value === false) return null;
+  if (value === undefined) return new Logger();
+  const logger = value;
+  if (
+    typeof logger !== 'object' ||
+    logger === null ||
+    ['log', 'error', 'warn'].some((level) => typeof logger[level as 'log'] !== 'function')
+  )
+    throw new PgQueueConfigError(messages.invalidOption('logger', value, 'a LoggerService (log, error and warn methods) or false'));
+  return logger as LoggerService;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['verbose', 'debug', 'log', 'warn', 'error', 'fatal'];
+
+function logLevels(value: unknown): readonly LogLevel[] {
+  if (value === undefined) return DEFAULT_LOG_LEVELS;
+  if (!Array.isArray(value) || value.some((level) => !LOG_LEVELS.includes(level as LogLevel)))
+    throw new PgQueueConfigError(messages.invalidOption('logLevels', value, `an array of ${LOG_LEVELS.map((l) => `'${l}'`).join(', ')}`));
+  return value as LogLevel[];
 }
 
 function checkPool(value: unknown): void {

@@ -86,7 +86,7 @@ export const queueProviders: Provider[] = [
     provide: JobEventStream,
     inject: [QueueDatabase, JobStores, PgListener],
     useFactory: (db: QueueDatabase, stores: JobStores, listener: PgListener) =>
-      new JobEventStream(stores.events, stores.admin, listener, db.channels.jobEvents),
+      new JobEventStream(stores.events, stores.admin, listener, db.channels.jobEvents, db.logs.for('PgQueue')),
   },
   {
     provide: QueueHealth,

@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import type { QueueLogger } from '../services/queue-logger';
 import { DatabaseAccessError, DatabaseUnreachableError } from '../errors';
 import { messages } from '../errors/messages';
 import type { PgQueueModuleOptions } from '../interfaces';
@@ -32,6 +32,7 @@ export async function openQueueDatabase(options: PgQueueModuleOptions, resolved:
     await whenReachable(
       () => (resolved.migrate ? migrate(db.pool, db.schema, db.quotedSchema) : assertMigrated(db.pool, db.schema, db.quotedSchema)),
       resolved.connectTimeoutMs,
+      db.logs.for('PgQueue'),
     );
     return db;
   } catch (error) {
@@ -45,8 +46,7 @@ export async function openQueueDatabase(options: PgQueueModuleOptions, resolved:
  * most `timeoutMs` (undefined: without limit). A wait is logged once, when it starts, and once when it ends: a
  * line per retry would bury everything else during an outage of minutes.
  */
-async function whenReachable(attempt: () => Promise<unknown>, timeoutMs: number | undefined): Promise<void> {
-  const logger = new Logger('PgQueue');
+async function whenReachable(attempt: () => Promise<unknown>, timeoutMs: number | undefined, logger: QueueLogger): Promise<void> {
   const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
   let waitingSince: number | undefined;
   for (let retry = 0; ; retry++) {

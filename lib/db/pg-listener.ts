@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import type { QueueLogger } from '../services/queue-logger';
 import { Client, type ClientConfig } from 'pg';
 import { messages } from '../errors/messages';
 import { cappedBackoff } from '../services/capped-backoff';
@@ -17,7 +17,7 @@ const RECONNECT_MAX_MS = 5_000;
  * notifications sent while it was away are lost, by PostgreSQL's design.
  */
 export class PgListener {
-  private readonly logger = new Logger('PgQueueListener');
+  private readonly logger: QueueLogger;
   private readonly handlers = new Map<string, Set<NotificationHandler>>();
   private readonly reconnectHandlers = new Set<() => void>();
   private client?: Client;
@@ -31,6 +31,7 @@ export class PgListener {
   private readonly config: ClientConfig | undefined;
 
   constructor(private readonly db: QueueDatabase) {
+    this.logger = db.logs.for('PgQueueListener');
     this.config = db.listenConfig();
   }
 

@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { QueueLogs, type QueueLogger } from '../services/queue-logger';
 import { Pool, type ClientBase, type ClientConfig, type PoolConfig, type QueryConfig } from 'pg';
 import { channelsFor, quoteSchema, type Channels } from './identifiers';
 import { queueOperationsSql, queueSql, type QueueSql } from './queue-sql';
@@ -25,6 +25,8 @@ export interface DatabaseMode {
   listenConnectionString?: string;
   /** The worker's claims, completions, heartbeats and progress commit asynchronously (see WorkerCommitOptions). */
   asyncWorkerCommits?: boolean;
+  /** Where the module's lines go: every part that talks to PostgreSQL through this database logs through it. */
+  logs?: QueueLogs;
 }
 
 /**
@@ -44,7 +46,9 @@ export class QueueDatabase {
   readonly sql: QueueSql;
   readonly operations: OperationsSql;
   readonly channels: Channels;
-  private readonly logger = new Logger('PgQueue');
+  /** The module's logging (the logger, logLevels and structuredLogs options). */
+  readonly logs: QueueLogs;
+  private readonly logger: QueueLogger;
   private readonly onPoolError = (error: Error) => this.logger.warn(`An idle PostgreSQL connection failed: ${error.message}`);
   private closed?: Promise<void>;
   private controlPool?: Pool;
@@ -56,6 +60,8 @@ export class QueueDatabase {
     private readonly ownsPool: boolean,
     private readonly mode: DatabaseMode = {},
   ) {
+    this.logs = mode.logs ?? new QueueLogs();
+    this.logger = this.logs.for('PgQueue');
     this.quotedSchema = quoteSchema(schema);
     this.sql = queueSql(this.quotedSchema, { asyncWorkerCommits: mode.asyncWorkerCommits ?? false });
     this.operations = queueOperationsSql(this.quotedSchema);

@@ -1,4 +1,7 @@
-import { Injectable, Logger, type Type } from '@nestjs/common';
+import type { ResolvedModuleOptions } from '../pg-queue.options';
+import { RESOLVED_OPTIONS } from '../pg-queue.tokens';
+import type { QueueLogger } from '../services/queue-logger';
+import { Inject, Injectable, type Type } from '@nestjs/common';
 import { ContextIdFactory, DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import type { JobHandlerMetadata } from '../decorators/job-handler.decorator';
@@ -9,14 +12,17 @@ import type { JobHandlerDefinition } from './job-handler.definition';
 /** Finds @JobHandler and @OnJobEvent methods on the application's providers. Collects only; others validate. */
 @Injectable()
 export class HandlerExplorer {
-  private readonly logger = new Logger('PgQueue');
+  private readonly logger: QueueLogger;
 
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly metadata: HandlerMetadataAccessor,
     private readonly moduleRef: ModuleRef,
-  ) {}
+    @Inject(RESOLVED_OPTIONS) options: ResolvedModuleOptions,
+  ) {
+    this.logger = options.logs.for('PgQueue');
+  }
 
   explore(): JobHandlerDefinition[] {
     const handlers = this.scan<JobHandlerMetadata, JobHandlerDefinition>(

@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import type { QueueLogger } from '../services/queue-logger';
 import type { ClaimedJobRow } from '../db/job-row';
 import type { JobEventListenerDefinition } from './job-event-listener.definition';
 import { PgQueueConfigError } from '../errors';
@@ -18,10 +18,10 @@ export type JobEventDetails = Omit<JobEvent, 'event' | 'job' | 'at'>;
  * With no listener and no subscriber, emitting builds nothing.
  */
 export class JobEventBus {
-  private readonly logger = new Logger('PgQueue');
   private listeners: JobEventListenerDefinition[] = [];
 
   constructor(
+    private readonly logger: QueueLogger,
     private readonly publisher: EventPublisher | null,
     private readonly throughput: ThroughputRecorder | null = null,
   ) {}

@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import type { QueueLogger } from '../services/queue-logger';
 import { randomUUID } from 'node:crypto';
 import { Observable, Subject, filter, share, takeUntil } from 'rxjs';
 import type { JobRow } from '../db/job-row';
@@ -24,7 +24,6 @@ const READS_ROW = new Set<JobEventName>(['completed', 'retrying', 'failed', 'res
  * sent meanwhile are missed (they are notifications, not a record; getJob tells what happened since).
  */
 export class JobEventStream {
-  private readonly logger = new Logger('PgQueue');
   private readonly closed = new Subject<void>();
   private readonly all: Observable<JobEvent>;
 
@@ -33,6 +32,7 @@ export class JobEventStream {
     private readonly jobs: AdminStore,
     private readonly listener: PgListener,
     private readonly channel: string,
+    private readonly logger: QueueLogger,
   ) {
     this.all = new Observable<JobEvent>((subscriber) => {
       const id = randomUUID();

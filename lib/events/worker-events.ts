@@ -2,6 +2,7 @@ import type { PgListener } from '../db/pg-listener';
 import type { EventStore } from '../db/stores/event-store';
 import type { BackgroundService } from '../services/background-service';
 import type { FailureLog } from '../services/failure-log';
+import type { QueueLogger } from '../services/queue-logger';
 import { EventPublisher } from './event-publisher';
 import { JobEventBus } from './job-event-bus';
 import { ThroughputRecorder } from './throughput-recorder';
@@ -13,8 +14,9 @@ export function workerEvents(
   subscribersChannel: string,
   workerId: string,
   failures: FailureLog,
+  logger: QueueLogger,
 ): { bus: JobEventBus; services: BackgroundService[] } {
   const publisher = new EventPublisher(store, listener, subscribersChannel, failures);
   const throughput = new ThroughputRecorder(store, workerId, failures);
-  return { bus: new JobEventBus(publisher, throughput), services: [publisher, throughput] };
+  return { bus: new JobEventBus(logger, publisher, throughput), services: [publisher, throughput] };
 }

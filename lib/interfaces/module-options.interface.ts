@@ -1,3 +1,4 @@
+import type { LoggerService, LogLevel } from '@nestjs/common';
 import type { Pool } from 'pg';
 
 /** Options of the managed worker pool. */
@@ -110,6 +111,19 @@ export interface PgQueueModuleOptions {
   worker?: WorkerOptions;
   /** How long finished jobs are kept; worker processes prune them. */
   retention?: RetentionOptions;
+  /**
+   * Where the module's log lines go. By default Nest's `Logger`, so they go wherever the application's logger does
+   * (`app.useLogger()`: nestjs-pino, a winston adapter...). `false` writes none.
+   */
+  logger?: LoggerService | false;
+  /** The levels the module writes. Add `'debug'` for a line when each attempt starts and ends. @default ['fatal', 'error', 'warn', 'log'] */
+  logLevels?: LogLevel[];
+  /**
+   * Lines about a job (its handler's `ctx.logger`, `ctx.log()`, failures, retries) go to the logger as objects
+   * `{ msg, jobId, jobType, attempt }` instead of text, so a JSON logger (nestjs-pino) indexes them by field. The
+   * context still names the job. @default false
+   */
+  structuredLogs?: boolean;
   /** Traces and metrics through OpenTelemetry (`@opentelemetry/api`, an optional peer dependency). `false` turns both off. @default true */
   telemetry?: boolean | TelemetryOptions;
 }

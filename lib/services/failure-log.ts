@@ -1,4 +1,4 @@
-import type { Logger } from '@nestjs/common';
+import type { QueueLogger } from './queue-logger';
 
 /**
  * One voice for the worker's background calls to PostgreSQL (claims, heartbeats, progress, maintenance): during an
@@ -9,7 +9,7 @@ export class FailureLog {
   private failingSince?: number;
   private failures = 0;
 
-  constructor(private readonly logger: Logger) {}
+  constructor(private readonly logger: QueueLogger) {}
 
   failed(what: string, error: unknown): void {
     this.failures++;

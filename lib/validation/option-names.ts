@@ -21,6 +21,9 @@ const MODULE_OPTIONS: OptionNames<PgQueueModuleOptions> = {
   worker: true,
   retention: true,
   telemetry: true,
+  logger: true,
+  logLevels: true,
+  structuredLogs: true,
 };
 const WORKER_OPTIONS: OptionNames<WorkerOptions> = {
   enabled: true,

@@ -1,4 +1,4 @@
-import type { Logger } from '@nestjs/common';
+import type { QueueLogger } from '../services/queue-logger';
 import type { AdminStore } from '../db/stores/admin-store';
 import type { ScheduleStore } from '../db/stores/schedule-store';
 import type { HandlerRegistry } from '../discovery/handler-registry';
@@ -9,7 +9,7 @@ import type { HandlerRegistry } from '../discovery/handler-registry';
  * another service runs). Read after start, off the boot path: a failure here only costs the warning.
  */
 export async function reportBoot(
-  logger: Logger,
+  logger: QueueLogger,
   stores: { jobs: AdminStore; schedules: ScheduleStore },
   registry: HandlerRegistry,
   started: string,

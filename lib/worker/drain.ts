@@ -1,4 +1,4 @@
-import type { Logger } from '@nestjs/common';
+import type { QueueLogger } from '../services/queue-logger';
 import { WorkerShutdownError } from '../errors';
 import { messages } from '../errors/messages';
 import type { BackgroundService } from '../services/background-service';
@@ -18,7 +18,7 @@ export interface DrainedWorker {
   readonly leaseKeeper: BackgroundService;
   /** The buffers of what handlers report (progress, log lines): their last writes follow the jobs' outcomes. */
   readonly reports: BackgroundService[];
-  readonly logger: Logger;
+  readonly logger: QueueLogger;
   readonly options: { shutdownTimeoutMs: number; leaseMs: number };
 }
 

@@ -1,4 +1,4 @@
-import type { Logger } from '@nestjs/common';
+import type { QueueLogger } from '../services/queue-logger';
 import { JobCancelledError, LeaseLostError } from '../errors';
 import { messages } from '../errors/messages';
 import { RecentIds } from './recent-ids';
@@ -14,7 +14,7 @@ export class JobAborts {
 
   constructor(
     private readonly slots: SlotTable,
-    private readonly logger: Logger,
+    private readonly logger: QueueLogger,
     private readonly wake: () => void,
   ) {}
 

@@ -1,7 +1,7 @@
-import { Logger } from '@nestjs/common';
 import { InvalidJobError, JobSnoozedSignal } from '../errors';
 import { messages } from '../errors/messages';
 import type { JobContext, JobInfo } from '../interfaces';
+import { QueueLogs, type QueueLogger } from '../services/queue-logger';
 
 const MAX_STAGE_CHARS = 500;
 /** Snoozes are bounded: a job that wants to wait longer should be enqueued with runAt. */
@@ -11,18 +11,19 @@ const MAX_SNOOZE_MS = 7 * 24 * 3600 * 1000;
 export class JobExecutionContext implements JobContext {
   /** Set by snooze(): the handler asked to run again later, without using up an attempt. */
   snoozeMs?: number;
-  private jobLogger?: Logger;
+  private jobLogger?: QueueLogger;
 
   constructor(
     readonly job: JobInfo,
     private readonly source: { readonly signal: AbortSignal },
     private readonly report: (percent: number, stage: string | undefined) => void,
     private readonly store: (message: string) => void = () => undefined,
+    private readonly logs: QueueLogs = new QueueLogs(),
   ) {}
 
   /** Created on first use (most handlers never log); its context names the job's type and id. */
-  get logger(): Logger {
-    return (this.jobLogger ??= jobLogger(this.job));
+  get logger(): QueueLogger {
+    return (this.jobLogger ??= this.logs.forJob({ id: this.job.id, type: this.job.type, attempt: this.job.attempt }));
   }
 
   get signal(): AbortSignal {
@@ -54,9 +55,4 @@ export class JobExecutionContext implements JobContext {
     this.logger.log(message);
     this.store(message);
   }
-}
-
-/** A logger whose context names the job: `PgQueue:report.generate #42`. */
-export function jobLogger(job: { type: string; id: string }): Logger {
-  return new Logger(`PgQueue:${job.type} #${job.id}`);
 }

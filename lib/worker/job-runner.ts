@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import { JobTimeoutError } from '../errors';
 import { messages } from '../errors/messages';
 import type { JobEventBus } from '../events/job-event-bus';
@@ -8,13 +7,14 @@ import type { HandlerOutcome, OutcomeWriter } from './outcome-writer';
 import type { LogBuffer } from './log-buffer';
 import type { ProgressBuffer } from './progress-buffer';
 import type { AttemptEnd, JobTelemetry } from '../telemetry/job-telemetry';
+import type { QueueLogger, QueueLogs } from '../services/queue-logger';
 
 /** How long an aborted handler may take to return before the log says it ignores its signal. */
 const OVERSTAY_WARN_MS = 2000;
 
 /** Runs one claimed job: builds its context, enforces its timeout and abort, and hands its outcome to the OutcomeWriter. */
 export class JobRunner {
-  private readonly logger = new Logger('PgQueueWorker');
+  private readonly logger: QueueLogger;
 
   constructor(
     private readonly progress: ProgressBuffer,
@@ -22,7 +22,10 @@ export class JobRunner {
     private readonly outcomes: OutcomeWriter,
     private readonly events: JobEventBus,
     private readonly telemetry: JobTelemetry,
-  ) {}
+    private readonly moduleLogs: QueueLogs,
+  ) {
+    this.logger = moduleLogs.for('PgQueueWorker');
+  }
 
   /**
    * Never rejects. `hooks.outcomeReady` runs once the handler has settled or was aborted, before its outcome is
@@ -50,7 +53,11 @@ export class JobRunner {
         this.events.emit('progress', row, { progress: percent, stage: stage ?? null });
       },
       (message) => job.phase === 'running' && this.logs.record(job.lease, row.attempts, message),
+      this.moduleLogs,
     );
+    // A line per attempt, only when 'debug' is among the levels: building it costs nothing otherwise.
+    const startedAt = this.moduleLogs.isEnabled('debug') ? Date.now() : undefined;
+    if (startedAt !== undefined) ctx.logger.debug(`Attempt ${row.attempts} of ${row.max_attempts} started.`);
     this.events.emit('started', row);
     const attempt = this.telemetry.startAttempt(row);
     const timeoutMs = handler.options.timeoutMs;
@@ -83,10 +90,11 @@ export class JobRunner {
       this.logs.forget(row.id);
     }
     attempt?.end(end);
+    if (startedAt !== undefined) ctx.logger.debug(`Attempt ${row.attempts} ${end.outcome} after ${Date.now() - startedAt} ms.`);
   }
 
   /** An aborted handler that has not returned: its slot stays taken until it does, and the log says so. */
-  private awaitOverstay(job: ActiveJob, body: Promise<unknown>, logger: Logger, done: () => void): void {
+  private awaitOverstay(job: ActiveJob, body: Promise<unknown>, logger: QueueLogger, done: () => void): void {
     const abortedAt = Date.now();
     const reason = (job.abortReason as Error | undefined)?.message ?? 'aborted';
     const warning = setTimeout(

@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import type { OutcomeStore } from '../db/stores/outcome-store';
 import type { JobCompletion } from '../db/job-writes';
 import { JobCancelledError, LeaseLostError, UnrecoverableJobError, WorkerShutdownError } from '../errors';
@@ -11,10 +10,10 @@ import type { ActiveJob } from './active-job';
 import { retryDelayMs } from './backoff';
 import type { CompletionOutcome } from './completion-writer';
 import { describeError } from './error-text';
-import { jobLogger } from './job-execution-context';
 import type { LogBuffer } from './log-buffer';
 import type { ProgressBuffer } from './progress-buffer';
 import type { AttemptEnd } from '../telemetry/job-telemetry';
+import type { QueueLogger, QueueLogs } from '../services/queue-logger';
 
 /** What a handler's run came to. */
 export type HandlerOutcome = { ok: true; result: unknown } | { ok: false; error: unknown } | { ok: 'snooze'; delayMs: number };
@@ -28,7 +27,7 @@ const PERSIST_RETRY_MAX_MS = 2000;
  * for as long as the lease could still be ours, and never past the shutdown deadline.
  */
 export class OutcomeWriter {
-  private readonly logger = new Logger('PgQueueWorker');
+  private readonly logger: QueueLogger;
   private giveUpAt = Infinity;
 
   constructor(
@@ -43,7 +42,10 @@ export class OutcomeWriter {
     /** Told when a job went back to pending (a retry or a snooze) and is due again in `dueInMs`. */
     private readonly requeued: (dueInMs: number) => void,
     private readonly events: JobEventBus,
-  ) {}
+    private readonly moduleLogs: QueueLogs,
+  ) {
+    this.logger = moduleLogs.for('PgQueueWorker');
+  }
 
   /** Writes stop retrying at this time (the shutdown deadline): what is not written by then is left to the lease. */
   giveUpRetriesAt(epochMs: number): void {
@@ -146,9 +148,10 @@ export class OutcomeWriter {
       });
     // Every failed attempt, not only the last: a person looking at a flapping job needs each cause.
     const summary = described.split('\n', 1)[0];
+    const jobLog = this.moduleLogs.forJob({ id: row.id, type: row.type, attempt: row.attempts });
     if (status === 'pending')
-      jobLogger(row).warn(`Attempt ${row.attempts} of ${row.max_attempts} failed: ${summary}; retrying in ${retryDelay} ms.`);
-    if (status === 'failed') jobLogger(row).error(`Failed for good after ${row.attempts} attempt(s): ${summary}`, described);
+      jobLog.warn(`Attempt ${row.attempts} of ${row.max_attempts} failed: ${summary}; retrying in ${retryDelay} ms.`);
+    if (status === 'failed') jobLog.error(`Failed for good after ${row.attempts} attempt(s): ${summary}`, described);
     if (!status) return notWritten(messages.leaseLost());
     return status === 'pending'
       ? { outcome: 'retrying', error, description: described, delayMs: retryDelay }

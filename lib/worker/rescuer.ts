@@ -1,4 +1,4 @@
-import type { Logger } from '@nestjs/common';
+import type { QueueLogger } from '../services/queue-logger';
 import type { MaintenanceStore } from '../db/stores/maintenance-store';
 import type { JobEventBus } from '../events/job-event-bus';
 import { messages } from '../errors/messages';
@@ -16,7 +16,7 @@ export class Rescuer extends PeriodicService {
     private readonly onRescued: () => void,
     private readonly events: JobEventBus,
     private readonly telemetry: JobTelemetry,
-    private readonly logger: Logger,
+    private readonly logger: QueueLogger,
     failures: FailureLog,
   ) {
     super('Recovering expired jobs', intervalMs, failures, true);

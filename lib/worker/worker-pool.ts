@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ClaimedJobRow } from '../db/job-row';
@@ -24,6 +23,7 @@ import { OutcomeWriter } from './outcome-writer';
 import { LeaseKeeper } from './lease-keeper';
 import type { JobEventBus } from '../events/job-event-bus';
 import type { JobTelemetry } from '../telemetry/job-telemetry';
+import type { QueueLogger } from '../services/queue-logger';
 import { workerEvents } from '../events/worker-events';
 import type { JobEventListenerDefinition } from '../events/job-event-listener.definition';
 import { LogBuffer } from './log-buffer';
@@ -47,8 +47,8 @@ type State = 'idle' | 'running' | 'stopping' | 'stopped';
 export class WorkerPool implements SlotLender {
   /** A random id per process start, so a restarted process never passes for its predecessor. */
   readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  private readonly logger = new Logger('PgQueueWorker');
-  private readonly failures = new FailureLog(this.logger);
+  private readonly logger: QueueLogger;
+  private readonly failures: FailureLog;
   private readonly slots: SlotTable;
   private readonly prefetch: Prefetch;
   private readonly claimer: Claimer;
@@ -82,6 +82,8 @@ export class WorkerPool implements SlotLender {
     retention: ResolvedRetention,
     telemetry: JobTelemetry,
   ) {
+    this.logger = db.logs.for('PgQueueWorker');
+    this.failures = new FailureLog(this.logger);
     this.prefetch = new Prefetch(options.prefetch);
     this.slots = new SlotTable(options.concurrency, registry);
     this.aborts = new JobAborts(this.slots, this.logger, () => this.wake());
@@ -94,7 +96,7 @@ export class WorkerPool implements SlotLender {
       this.failures,
       (rows) => this.claimed(rows),
     );
-    const events = workerEvents(stores.events, listener, db.channels.subscribers, this.workerId, this.failures);
+    const events = workerEvents(stores.events, listener, db.channels.subscribers, this.workerId, this.failures, db.logs.for('PgQueue'));
     [this.events, this.eventServices] = [events.bus, events.services];
     this.progress = new ProgressBuffer(stores.outcomes, this.failures);
     this.logs = new LogBuffer(stores.outcomes, this.failures);
@@ -107,12 +109,11 @@ export class WorkerPool implements SlotLender {
       this.completer,
       options.leaseMs,
       maxPayloadBytes,
-      (dueInMs) => {
-        if (dueInMs <= 0) this.wake();
-      },
+      (dueInMs) => dueInMs <= 0 && this.wake(),
       this.events,
+      db.logs,
     );
-    this.runner = new JobRunner(this.progress, this.logs, this.outcomes, this.events, telemetry);
+    this.runner = new JobRunner(this.progress, this.logs, this.outcomes, this.events, telemetry, db.logs);
     this.leaseKeeper = new LeaseKeeper(
       stores.claims,
       options.leaseMs,
