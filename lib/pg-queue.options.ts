@@ -112,14 +112,10 @@ function resolveRetention(retention: RetentionOptions): ResolvedRetention {
 function loggerOption(value: unknown): LoggerService | null {
   if (value === false) return null;
   if (value === undefined) return new Logger();
-  const logger = value;
-  if (
-    typeof logger !== 'object' ||
-    logger === null ||
-    ['log', 'error', 'warn'].some((level) => typeof logger[level as 'log'] !== 'function')
-  )
+  const methods = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  if (['log', 'error', 'warn'].some((level) => typeof methods[level] !== 'function'))
     throw new PgQueueConfigError(messages.invalidOption('logger', value, 'a LoggerService (log, error and warn methods) or false'));
-  return logger as LoggerService;
+  return value as LoggerService;
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ['verbose', 'debug', 'log', 'warn', 'error', 'fatal'];

@@ -52,7 +52,8 @@ async function main() {
   console.log(`  curl -N localhost:${port}/reports/5/events     (server-sent progress events)`);
   console.log(`  curl localhost:${port}/metrics                 (the queue's metrics, for Prometheus), for example:`);
   const scraped = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  for (const line of scraped.split('\n').filter((line) => /^pgqueue_jobs_(enqueued|completed)_total\{/.test(line))) console.log(`    ${line}`);
+  for (const line of scraped.split('\n').filter((line) => /^pgqueue_jobs_(enqueued|completed)_total\{/.test(line)))
+    console.log(`    ${line}`);
   console.log('Ctrl+C stops it (the queue drains first).');
 
   if (process.env.SAMPLE_EXIT_AFTER_DEMO) {
