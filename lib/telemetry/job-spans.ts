@@ -15,9 +15,21 @@ type Api = typeof OpenTelemetryApi;
  */
 export class JobSpans {
   private readonly tracer: Tracer;
+  private sdkRegistered = false;
 
   constructor(private readonly api: Api) {
     this.tracer = api.trace.getTracer(INSTRUMENTATION_SCOPE);
+  }
+
+  /**
+   * Whether an SDK's tracer provider is registered: until one is, every span would be a no-op, and the queue skips
+   * building them. Asked per enqueue and per attempt, since an SDK may be registered after the module starts.
+   */
+  get active(): boolean {
+    if (this.sdkRegistered) return true;
+    const provider = this.api.trace.getTracerProvider();
+    const proxy = provider instanceof this.api.ProxyTracerProvider;
+    return (this.sdkRegistered = !proxy || provider.getDelegateTracer(INSTRUMENTATION_SCOPE) !== undefined);
   }
 
   /** Starts the producer span of an enqueue; its trace context (null when nothing propagates) goes with the jobs. */

@@ -7,6 +7,7 @@ import { messages } from '../errors/messages';
 import type { QueueGauge } from '../db/stores/admin-store';
 import { JobMetrics } from './job-metrics';
 import { JobSpans } from './job-spans';
+import { INSTRUMENTATION_SCOPE } from './messaging-attributes';
 import type { AttemptEnd, AttemptTelemetry, EnqueuedJob, JobTelemetry } from './job-telemetry';
 
 /** The queue's traces and metrics through `@opentelemetry/api`, each part on or off. */
@@ -20,11 +21,14 @@ export class OpenTelemetryJobs implements JobTelemetry {
     readGauges: () => Promise<QueueGauge[]>,
   ) {
     this.spans = parts.traces ? new JobSpans(api) : null;
-    this.metrics = parts.metrics ? new JobMetrics(api, readGauges) : null;
+    // Metric instruments are bound to the provider registered now: with none, every one would be a no-op.
+    const meterRegistered =
+      api.metrics.getMeterProvider().getMeter(INSTRUMENTATION_SCOPE).constructor !== api.createNoopMeter().constructor;
+    this.metrics = parts.metrics && meterRegistered ? new JobMetrics(api, readGauges) : null;
   }
 
   async enqueue<R extends EnqueuedJob>(types: readonly string[], write: (trace: TraceCarrier | null) => Promise<R[]>): Promise<R[]> {
-    const started = this.spans?.startEnqueue(types);
+    const started = this.spans?.active ? this.spans.startEnqueue(types) : undefined;
     let jobs: R[];
     try {
       jobs = await write(started?.trace ?? null);
@@ -37,8 +41,10 @@ export class OpenTelemetryJobs implements JobTelemetry {
     return jobs;
   }
 
-  startAttempt(row: ClaimedJobRow): AttemptTelemetry {
-    const { api, spans, metrics } = this;
+  startAttempt(row: ClaimedJobRow): AttemptTelemetry | null {
+    const { api, metrics } = this;
+    const spans = this.spans?.active ? this.spans : null;
+    if (!spans && !metrics) return null;
     const started = spans?.startAttempt(row);
     metrics?.started(row);
     const startedAt = performance.now();
@@ -52,7 +58,7 @@ export class OpenTelemetryJobs implements JobTelemetry {
   }
 
   rescued(row: RescuedJob): void {
-    this.spans?.rescued(row, messages.leaseExpired());
+    if (this.spans?.active) this.spans.rescued(row, messages.leaseExpired());
     this.metrics?.rescued(row);
   }
 
