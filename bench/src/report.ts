@@ -21,6 +21,8 @@ export interface RunData {
     key: string;
     name: string;
     backend: 'postgres' | 'redis';
+    /** The key of the system this one runs with something added (nestjs-pgqueue + OTel SDK): a column, not a peer. */
+    variantOf?: string;
     config?: string;
     metrics: Metrics;
     storage?: Storage;
@@ -91,7 +93,8 @@ function table(headers: string[], rows: string[][], alignRight = (column: number
 
 export function renderReport(data: RunData): { console: string; markdown: string } {
   const subject = data.systems.find((s) => s.key === SUBJECT);
-  const peers = data.systems.filter((s) => s.key !== SUBJECT && s.backend === 'postgres');
+  const peers = data.systems.filter((s) => s.key !== SUBJECT && !s.variantOf && s.backend === 'postgres');
+  const variants = data.systems.filter((s) => s.variantOf);
   const redis = data.systems.find((s) => s.backend === 'redis');
   const best = (metric: keyof Metrics, higherIsBetter: boolean, among = peers) => {
     const candidates = among.filter((s) => s.metrics[metric] !== undefined);
@@ -123,8 +126,25 @@ export function renderReport(data: RunData): { console: string; markdown: string
   sections.push(
     `## Side by side\n\nEach cell: the figure, then (in brackets) its ratio to the best PostgreSQL peer ` +
       `(${peers.map((p) => p.name).join(', ') || 'none measured in this run'}) for that row. For jobs/s higher is better; for ms and MB lower is better, ` +
-      `so there a ratio below 1.00x beats the best peer. ${redis ? `${redis.name} is a reference line: not counted as a peer.` : ''}\n\n${main}`,
+      [
+        'so there a ratio below 1.00x beats the best peer.',
+        ...(redis ? [`${redis.name} is a reference line: not counted as a peer.`] : []),
+        ...variants.map(
+          (v) => `${v.name} is ${v.variantOf}'s own adapter with something added (see how each system is configured): not a peer.`,
+        ),
+      ].join(' ') +
+      `\n\n${main}`,
   );
+
+  for (const variant of variants) {
+    const base = data.systems.find((s) => s.key === variant.variantOf);
+    if (!base) continue;
+    const rows = ROWS.filter((r) => base.metrics[r.metric] !== undefined && variant.metrics[r.metric] !== undefined).map((r) => [
+      r.label,
+      `${n2(variant.metrics[r.metric]! / base.metrics[r.metric]!)}x`,
+    ]);
+    sections.push(`### ${variant.name} against ${base.name}\n\n${table(['scenario', `${variant.name} / ${base.name}`], rows)}`);
+  }
 
   if (subject && redis) {
     const rows = ROWS.filter(

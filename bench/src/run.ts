@@ -60,6 +60,18 @@ function redisAnswers(): Promise<boolean> {
 }
 
 const version = (packageJson: string) => JSON.parse(readFileSync(packageJson, 'utf8')).version as string;
+/**
+ * `name version` of the first copy found, in the order Node resolves them from out/, or `name not installed` (a run
+ * with --only needs only the packages of the systems it runs).
+ */
+const installed = (name: string, ...nodeModules: string[]) => {
+  for (const dir of nodeModules) {
+    try {
+      return `${name} ${version(join(dir, name, 'package.json'))}`;
+    } catch {}
+  }
+  return `${name} not installed`;
+};
 
 /** What exactly was measured: the library's version and commit (its working tree is often mid-change), and each peer's. */
 function versions(): string {
@@ -70,10 +82,14 @@ function versions(): string {
     const dirty = execFileSync('git', ['status', '--porcelain', '--', 'lib'], { cwd: root, encoding: 'utf8' }).trim() !== '';
     commit = `git ${head}${dirty ? ' with uncommitted changes in lib/' : ''}`;
   } catch {}
-  const peers = ['graphile-worker', 'pg-boss', 'bullmq', 'pg'].map(
-    (name) => `${name} ${version(join(__dirname, '..', 'node_modules', name, 'package.json'))}`,
+  const peers = ['graphile-worker', 'pg-boss', 'bullmq', 'pg'].map((name) =>
+    installed(name, join(__dirname, '..', 'node_modules'), join(root, 'node_modules')),
   );
-  return [`nestjs-pgqueue ${version(join(root, 'package.json'))} (${commit})`, ...peers].join(', ');
+  // The OpenTelemetry SDK of the nestjs-pgqueue + OTel SDK column: the repo root's devDependencies.
+  const otel = ['api', 'sdk-trace-base', 'sdk-metrics', 'context-async-hooks'].map((name) =>
+    installed(`@opentelemetry/${name}`, join(root, 'node_modules')),
+  );
+  return [`nestjs-pgqueue ${version(join(root, 'package.json'))} (${commit})`, ...peers, ...otel].join(', ');
 }
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -125,7 +141,14 @@ async function main(): Promise<void> {
       continue;
     }
     console.log(`\n${entry.name}`);
-    const run: RunData['systems'][number] = { key: entry.key, name: entry.name, backend: entry.backend, metrics: {}, errors: [] };
+    const run: RunData['systems'][number] = {
+      key: entry.key,
+      name: entry.name,
+      backend: entry.backend,
+      variantOf: entry.variantOf,
+      metrics: {},
+      errors: [],
+    };
     data.systems.push(run);
     const t = now();
     try {
