@@ -13,6 +13,8 @@ import type {
   JobFilter,
   JobPage,
   JobSnapshot,
+  JobPayloadOf,
+  JobResultOf,
   JobToEnqueue,
   ListJobsQuery,
   ReadOptions,
@@ -53,7 +55,11 @@ export class QueueService {
    * Adds one job. With `options.client` the job is part of the caller's transaction. Otherwise it is committed when
    * the promise resolves, in one statement with the jobs other callers enqueued meanwhile (a keyed job: alone).
    */
-  async enqueue<P = unknown>(type: string, payload: P, options: EnqueueOptions = {}): Promise<JobSnapshot<P>> {
+  async enqueue<T extends string, P = unknown>(
+    type: T,
+    payload: JobPayloadOf<T, P>,
+    options: EnqueueOptions = {},
+  ): Promise<JobSnapshot<JobPayloadOf<T, P>, JobResultOf<T>>> {
     if (typeof options !== 'object' || options === null)
       throw new InvalidJobOptionError(messages.invalidOption('options', options, 'an object'));
     const { client, ...jobOptions } = options;
@@ -65,14 +71,17 @@ export class QueueService {
       row.traceContext = trace;
       return [client || row.jobKey !== null ? (await this.stores.inserts.insert([row], client))[0] : await this.inserter.insert(row)];
     });
-    return toSnapshot<P>(inserted);
+    return toSnapshot(inserted);
   }
 
   /** Adds many jobs in one statement, all or nothing: one invalid job rejects the batch before anything is written. */
-  async enqueueMany<P = unknown>(jobs: Array<JobToEnqueue<P>>, options: EnqueueManyOptions = {}): Promise<Array<JobSnapshot<P>>> {
+  async enqueueMany<const T extends string>(
+    jobs: ReadonlyArray<JobToEnqueue<T>>,
+    options: EnqueueManyOptions = {},
+  ): Promise<Array<JobSnapshot<JobPayloadOf<T>, JobResultOf<T>>>> {
     if (!Array.isArray(jobs)) throw new InvalidJobOptionError(messages.invalidOption('jobs', jobs, 'an array'));
     validateClient(options?.client);
-    const rows = jobs.map((job, index) => {
+    const rows = (jobs as ReadonlyArray<JobToEnqueue>).map((job, index) => {
       try {
         return toNewJobRow(job, this.options.maxPayloadBytes);
       } catch (error) {
@@ -92,7 +101,7 @@ export class QueueService {
         return this.stores.inserts.insert(rows, options?.client);
       },
     );
-    return inserted.map((row) => toSnapshot<P>(row));
+    return inserted.map((row) => toSnapshot(row));
   }
 
   /** The job as stored now, or null when there is no such job. */
@@ -212,7 +221,13 @@ export class QueueService {
    * `type` job with `payload`, exactly once however many processes run. Updating a schedule without changing
    * its timing keeps its next slot.
    */
-  async schedule(name: string, cron: string, type: string, payload: unknown, options: ScheduleOptions = {}): Promise<Schedule> {
+  async schedule<T extends string, P = unknown>(
+    name: string,
+    cron: string,
+    type: T,
+    payload: JobPayloadOf<T, P>,
+    options: ScheduleOptions = {},
+  ): Promise<Schedule> {
     const now = await this.stores.admin.now();
     const write = toScheduleWrite({ name, cron, type, payload, options, declaredIn: 'runtime' }, now, this.options.maxPayloadBytes);
     return toSchedule(await this.schedules.upsertSchedule(write));

@@ -5,3 +5,4 @@ export * from './job-context.interface';
 export * from './schedule.interface';
 export * from './job-query.interface';
 export * from './job-event.interface';
+export * from './typed-jobs.interface';

@@ -59,12 +59,6 @@ export interface EnqueueOptions {
   client?: ClientBase;
 }
 
-/** One job of an `enqueueMany` batch. */
-export interface JobToEnqueue<TPayload = unknown> extends Omit<EnqueueOptions, 'client'> {
-  type: string;
-  payload: TPayload;
-}
-
 /** Options that apply to a whole `enqueueMany` batch. */
 export interface EnqueueManyOptions {
   /** A `pg` client inside your transaction (see EnqueueOptions.client). */

@@ -7,6 +7,16 @@ export interface ReportPayload {
   rows: number;
 }
 
+/** The job types of this app, for the compiler: enqueue() and @JobHandler() are checked against them. */
+declare module 'nestjs-pgqueue' {
+  interface PgQueueJobs {
+    'report.generate': ReportPayload;
+  }
+  interface PgQueueJobResults {
+    'report.generate': { url: string; rows: number };
+  }
+}
+
 /** Job handlers are methods of ordinary providers: full DI, one method per job type. */
 @Injectable()
 export class ReportHandlers {

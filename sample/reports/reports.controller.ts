@@ -10,7 +10,7 @@ export class ReportsController {
   /** POST /reports {"reportId":"q3","rows":20,"priority":150} enqueues a report job. */
   @Post()
   async create(@Body() body: Partial<ReportPayload> & { priority?: number }) {
-    const job = await this.queue.enqueue<ReportPayload>(
+    const job = await this.queue.enqueue(
       'report.generate',
       { reportId: String(body.reportId ?? 'adhoc'), rows: Number(body.rows ?? 20) },
       { priority: body.priority },
