@@ -3,7 +3,9 @@ import type { Observable } from 'rxjs';
 import { toSchedule, toSnapshot } from './db/job-row';
 import { JobStores } from './db/stores/job-stores';
 import { ScheduleStore } from './db/stores/schedule-store';
-import { InvalidJobError, InvalidJobOptionError, InvalidJobQueryError } from './errors';
+import { InvalidJobError, InvalidJobOptionError, InvalidJobQueryError, InvalidPayloadError } from './errors';
+import { HandlerRegistry } from './discovery/handler-registry';
+import { checkPayload, invalidPayload } from './validation/payload-schema';
 import { messages } from './errors/messages';
 import type {
   EnqueueManyOptions,
@@ -21,6 +23,7 @@ import type {
   RetryOptions,
   Schedule,
   ScheduleOptions,
+  StandardSchemaV1,
   ThroughputPoint,
   TypeStats,
 } from './interfaces';
@@ -49,6 +52,7 @@ export class QueueService {
     private readonly eventStream: JobEventStream,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedModuleOptions,
     @Inject(JOB_TELEMETRY) private readonly telemetry: JobTelemetry,
+    private readonly registry: HandlerRegistry,
   ) {}
 
   /**
@@ -65,6 +69,7 @@ export class QueueService {
     const { client, ...jobOptions } = options;
     validateClient(client);
     const row = toNewJobRow({ ...jobOptions, type, payload }, this.options.maxPayloadBytes);
+    if (this.schemaOf(type)) await this.checkSchema(type, payload);
     // A keyed job goes alone: it sees every job committed before it, as one at a time would, and batches of
     // several keys from several processes cannot lock them in opposite orders.
     const [inserted] = await this.telemetry.enqueue([row.type], async (trace) => {
@@ -81,7 +86,8 @@ export class QueueService {
   ): Promise<Array<JobSnapshot<JobPayloadOf<T>, JobResultOf<T>>>> {
     if (!Array.isArray(jobs)) throw new InvalidJobOptionError(messages.invalidOption('jobs', jobs, 'an array'));
     validateClient(options?.client);
-    const rows = (jobs as ReadonlyArray<JobToEnqueue>).map((job, index) => {
+    const list = jobs as ReadonlyArray<JobToEnqueue>; // Array.isArray narrows a readonly array to any[]
+    const rows = list.map((job, index) => {
       try {
         return toNewJobRow(job, this.options.maxPayloadBytes);
       } catch (error) {
@@ -94,6 +100,12 @@ export class QueueService {
     });
     if (rows.length === 0) return [];
     assertUniqueKeys(rows);
+    for (const [index, job] of list.entries()) {
+      if (!this.schemaOf(job.type)) continue;
+      await this.checkSchema(job.type, job.payload).catch((error: InvalidPayloadError) => {
+        throw new InvalidPayloadError(messages.invalidBatch(index, error.message), error.issues);
+      });
+    }
     const inserted = await this.telemetry.enqueue(
       rows.map((row) => row.type),
       (trace) => {
@@ -102,6 +114,17 @@ export class QueueService {
       },
     );
     return inserted.map((row) => toSnapshot(row));
+  }
+
+  /** The schema of the handler of `type` in this process, if it has one (a producer-only process knows none). */
+  private schemaOf(type: string): StandardSchemaV1 | undefined {
+    return this.registry.get(type)?.options.schema;
+  }
+
+  /** Refuses a payload the schema of its type's handler refuses, before anything is written. */
+  private async checkSchema(type: string, payload: unknown): Promise<void> {
+    const check = await checkPayload(this.schemaOf(type) as StandardSchemaV1, payload);
+    if (!check.ok) throw invalidPayload(type, check.issues);
   }
 
   /** The job as stored now, or null when there is no such job. */
@@ -228,6 +251,7 @@ export class QueueService {
     payload: JobPayloadOf<T, P>,
     options: ScheduleOptions = {},
   ): Promise<Schedule> {
+    if (typeof type === 'string' && this.schemaOf(type)) await this.checkSchema(type, payload);
     const now = await this.stores.admin.now();
     const write = toScheduleWrite({ name, cron, type, payload, options, declaredIn: 'runtime' }, now, this.options.maxPayloadBytes);
     return toSchedule(await this.schedules.upsertSchedule(write));

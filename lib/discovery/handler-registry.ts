@@ -2,6 +2,7 @@ import { DuplicateJobHandlerError, PgQueueConfigError } from '../errors';
 import { messages } from '../errors/messages';
 import type { BackoffOptions } from '../interfaces';
 import { validateJobType, validateMaxAttempts } from '../validation/job-input';
+import { isStandardSchema } from '../validation/payload-schema';
 import type { JobHandlerDefinition } from './job-handler.definition';
 import { cronExpression } from '../schedule/schedule-planner';
 import { validateTimeZone } from '../schedule/zoned-time';
@@ -86,6 +87,8 @@ function validateHandler({ type, options, name }: JobHandlerDefinition): void {
       throw new PgQueueConfigError(`${at('cron')} ${(error as Error).message}`);
     }
   }
+  if (options.schema !== undefined && !isStandardSchema(options.schema))
+    fail('schema', options.schema, 'a Standard Schema v1 object (zod, valibot, arktype...)');
   const backoff = options.backoff;
   if (backoff !== undefined && typeof backoff !== 'function') {
     if (typeof backoff !== 'object' || backoff === null) return fail('backoff', backoff, 'an object or a function');

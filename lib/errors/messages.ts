@@ -47,6 +47,9 @@ export const messages = {
     `Could not ${action} job ${id}: it changed state while the action ran (it is now ${status}). Nothing was changed.`,
   jobKeyHeld: (id: string) => `Cannot retry job ${id}: another unfinished job holds its job key. Nothing was changed.`,
   invalidProgress: (percent: unknown) => `Invalid progress ${describe(percent)}: expected a number from 0 to 100.`,
+  payloadRefusedBySchema: (type: string, issues: Array<{ path: string; message: string }>) =>
+    `The payload of ${type} does not match its handler's schema: ` +
+    issues.map(({ path, message }) => (path ? `${path}: ${message}` : message)).join('; '),
   batchTooLarge: (bytes: number, limit: number) =>
     `The batch is ${bytes} bytes of JSON, over the limit of ${limit} bytes for the jobs of one statement; ` +
     'split it into several enqueueMany calls (each is all or nothing).',

@@ -12,8 +12,18 @@ export class InvalidJobError extends PgQueueError {}
 /** The job type is empty, too long or has characters outside the allowed set. */
 export class InvalidJobTypeError extends InvalidJobError {}
 
-/** The payload is not plain JSON (BigInt, cycles, functions, Dates, NUL characters...) or is too large. */
-export class InvalidPayloadError extends InvalidJobError {}
+/**
+ * The payload is not plain JSON (BigInt, cycles, functions, Dates, NUL characters...), is too large, or does not match
+ * its handler's `schema`; then `issues` lists each field that is wrong (`path` like `items[2].sku`, and why).
+ */
+export class InvalidPayloadError extends InvalidJobError {
+  constructor(
+    message: string,
+    readonly issues: ReadonlyArray<{ path: string; message: string }> = [],
+  ) {
+    super(message);
+  }
+}
 
 /** An enqueue option (priority, runAt, delayMs, maxAttempts, client) is invalid. */
 export class InvalidJobOptionError extends InvalidJobError {}

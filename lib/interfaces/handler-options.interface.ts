@@ -1,4 +1,5 @@
 import type { CatchUpPolicy } from './schedule.interface';
+import type { StandardSchemaV1 } from './standard-schema.interface';
 
 /** Exponential backoff between attempts: min(maxMs, baseMs * 2^(attempt-1)), with jitter. */
 export interface BackoffOptions {
@@ -26,6 +27,13 @@ export interface JobHandlerOptions {
    * Its payload is a `DeadLetterPayload`: the failed job's id, type, payload, last error and attempts.
    */
   deadLetter?: string;
+  /**
+   * A Standard Schema v1 object (zod, valibot, arktype...) the payload must match. An enqueue in a process that runs
+   * this handler is refused with `InvalidPayloadError` (nothing written); before each run the payload is checked again,
+   * and one that fails fails the job at once, without retries, and the handler never sees it. The handler receives
+   * the schema's output (its defaults and coercions applied).
+   */
+  schema?: StandardSchemaV1;
   /** Abort `ctx.signal` and fail the attempt after this long. @default no timeout */
   timeoutMs?: number;
   /** Run this handler on a schedule too: a cron expression (5 fields), stored as the schedule named after the type. */

@@ -6,3 +6,4 @@ export * from './schedule.interface';
 export * from './job-query.interface';
 export * from './job-event.interface';
 export * from './typed-jobs.interface';
+export * from './standard-schema.interface';

@@ -1,4 +1,6 @@
-import { JobTimeoutError } from '../errors';
+import { JobTimeoutError, UnrecoverableJobError } from '../errors';
+import type { StandardSchemaV1 } from '../interfaces';
+import { checkPayload, invalidPayload } from '../validation/payload-schema';
 import { messages } from '../errors/messages';
 import type { JobEventBus } from '../events/job-event-bus';
 import type { ActiveJob } from './active-job';
@@ -117,13 +119,25 @@ export class JobRunner {
   }
 }
 
-/** The handler's promise; a handler that throws synchronously is a rejected promise like any other. */
+/**
+ * The handler's promise; a handler that throws synchronously is a rejected promise like any other. With a `schema`,
+ * the payload is checked first: one that fails it fails the job for good, and the handler never sees it; the handler
+ * gets the schema's output.
+ */
 function invoke(handler: ActiveJob['handler'], payload: unknown, ctx: JobExecutionContext): Promise<unknown> {
+  const { schema } = handler.options;
+  if (schema) return invokeChecked(handler, schema, payload, ctx);
   try {
     return handler.invoke(payload, ctx);
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+async function invokeChecked(handler: ActiveJob['handler'], schema: StandardSchemaV1, payload: unknown, ctx: JobExecutionContext) {
+  const check = await checkPayload(schema, payload);
+  if (!check.ok) throw new UnrecoverableJobError(invalidPayload(handler.type, check.issues).message);
+  return handler.invoke(check.value, ctx);
 }
 
 /**
