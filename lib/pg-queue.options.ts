@@ -23,6 +23,7 @@ export interface ResolvedWorkerOptions {
   pollIntervalMs: number;
   shutdownTimeoutMs: number;
   synchronousCommit: boolean;
+  schedules: boolean;
 }
 
 /** Retention with every default filled in. */
@@ -84,6 +85,7 @@ export function resolveModuleOptions(options: PgQueueModuleOptions): ResolvedMod
       pollIntervalMs: integer('worker.pollIntervalMs', worker.pollIntervalMs ?? 1000, 10),
       shutdownTimeoutMs: integer('worker.shutdownTimeoutMs', worker.shutdownTimeoutMs ?? 10_000, 0),
       synchronousCommit,
+      schedules: flag('worker.schedules', worker.schedules ?? true),
     },
     retention: resolveRetention(retention),
     logs: new QueueLogs(

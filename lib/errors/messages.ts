@@ -50,6 +50,12 @@ export const messages = {
   payloadRefusedBySchema: (type: string, issues: Array<{ path: string; message: string }>) =>
     `The payload of ${type} does not match its handler's schema: ` +
     issues.map(({ path, message }) => (path ? `${path}: ${message}` : message)).join('; '),
+  jobsFailedInDrain: (jobs: string[]) => `${jobs.length} job(s) failed for good during the drain: ${jobs.join('; ')}`,
+  drainTimedOut: (ms: number, outstanding: number) =>
+    `The queue did not drain within ${ms} ms: ${outstanding} job(s) this app runs are still due or running.`,
+  drainWithoutWorker: () => 'QueueTester.drain() needs an app whose worker runs (worker.enabled is false here).',
+  noHandlerToRun: (type: string, types: string[]) =>
+    `No handler for job type ${type} in this app; it handles: ${types.length ? types.join(', ') : 'none'}.`,
   batchTooLarge: (bytes: number, limit: number) =>
     `The batch is ${bytes} bytes of JSON, over the limit of ${limit} bytes for the jobs of one statement; ` +
     'split it into several enqueueMany calls (each is all or nothing).',

@@ -29,6 +29,12 @@ export interface WorkerOptions {
    * Enqueues, failures, snoozes and every other write always wait. @default true
    */
   synchronousCommit?: boolean;
+  /**
+   * Fire schedules from this process: the `cron` of its handlers is declared at bootstrap, and due stored schedules
+   * enqueue their jobs. `false` leaves every schedule alone (tests, or processes that should not fire them); other
+   * processes still fire them. @default true
+   */
+  schedules?: boolean;
 }
 
 /**

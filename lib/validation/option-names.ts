@@ -33,6 +33,7 @@ const WORKER_OPTIONS: OptionNames<WorkerOptions> = {
   pollIntervalMs: true,
   shutdownTimeoutMs: true,
   synchronousCommit: true,
+  schedules: true,
 };
 const RETENTION_OPTIONS: OptionNames<RetentionOptions> = { completedMs: true, failedMs: true, cancelledMs: true, pruneIntervalMs: true };
 const TELEMETRY_OPTIONS: OptionNames<TelemetryOptions> = { traces: true, metrics: true };

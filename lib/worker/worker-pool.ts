@@ -130,7 +130,7 @@ export class WorkerPool implements SlotLender {
     const wake = () => this.wake();
     this.services = [
       new Rescuer(stores.maintenance, rescueEveryMs(options.leaseMs), wake, this.events, telemetry, this.logger, this.failures),
-      new Scheduler(schedules, options.pollIntervalMs, wake, this.failures),
+      ...(options.schedules ? [new Scheduler(schedules, options.pollIntervalMs, wake, this.failures)] : []),
       new SerialQueueKeeper(stores.maintenance, options.pollIntervalMs, wake, this.failures),
       new Pruner(stores.maintenance, retention, this.failures),
     ];
@@ -198,7 +198,7 @@ export class WorkerPool implements SlotLender {
     this.unsubscribeCancel = this.listener.on(channels.cancel, (payload) => this.aborts.heardCancellation(payload));
     await this.listener.start();
     await this.stores.admin.declareDeadLetters(...this.registry.deadLetters());
-    await this.codeSchedules.start();
+    if (this.options.schedules) await this.codeSchedules.start();
     if (this.state !== 'running') return; // stopped while starting
     this.progress.start();
     this.logs.start();

@@ -73,6 +73,21 @@ export function adminSql({
        GROUP BY type
        ORDER BY type`,
 
+    /**
+     * $1 job types. For QueueTester.drain: how many jobs of these types are due and pending, or running. Paused types
+     * are left out: their jobs wait for a resume, not for the worker.
+     */
+    outstandingJobs: `
+      SELECT count(*)::int AS outstanding FROM ${jobs}
+       WHERE type = ANY($1::text[]) AND ((status = 'pending' AND run_at <= now()) OR status = 'running')
+         AND type NOT IN (SELECT type FROM ${paused})`,
+
+    /** $1 job types, $2 a time. For QueueTester.drain: the jobs of these types that completed or failed since then. */
+    finishedSince: `
+      SELECT ${columns} FROM ${jobs}
+       WHERE type = ANY($1::text[]) AND status IN ('completed', 'failed') AND finished_at >= $2
+       ORDER BY finished_at, id`,
+
     /** $1 type. */
     pauseType: `INSERT INTO ${paused} (type) VALUES ($1) ON CONFLICT (type) DO NOTHING`,
 

@@ -105,6 +105,17 @@ export class AdminStore {
     return rows.map((row) => ({ type: row.type, pending: row.pending, running: row.running, lagSeconds: row.lag_seconds }));
   }
 
+  /** Jobs of `types` that are due and pending, or running (paused types left out). */
+  async outstanding(types: string[]): Promise<number> {
+    const { rows } = await this.statements.run<{ outstanding: number }>(this.db.pool, this.db.sql.outstandingJobs, [types]);
+    return rows[0].outstanding;
+  }
+
+  /** Jobs of `types` that completed or failed at or after `since` (database time), oldest first. */
+  async finishedSince(types: string[], since: Date): Promise<JobRow[]> {
+    return (await this.statements.run<JobRow>(this.db.pool, this.db.sql.finishedSince, [types, since])).rows;
+  }
+
   /** Types of pending jobs that are not among `types` (at most 20). */
   async pendingTypesOutside(types: string[]): Promise<string[]> {
     const { rows } = await this.statements.run<{ type: string }>(this.db.pool, this.db.sql.pendingTypesOutside, [types]);
