@@ -5,3 +5,5 @@ export { QueueService } from './queue.service';
 export { JobHandler, OnJobEvent } from './decorators';
 export * from './errors';
 export * from './interfaces';
+export { PgQueueExceptionFilter } from './http/pg-queue-exception.filter';
+export { toHttpException } from './http/http-errors';

@@ -9,7 +9,9 @@ export const {
 } = new ConfigurableModuleBuilder<PgQueueModuleOptions>({ moduleName: 'PgQueue' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createPgQueueOptions')
-  .setExtras({ isGlobal: false }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  // Global by default, as TypeOrmModule.forRoot and BullModule.forRoot are: feature modules inject QueueService
+  // without importing anything. `isGlobal: false` scopes it to the importing module.
+  .setExtras({ isGlobal: true }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
   .build();
 
 /** What `forRoot()` takes: the module options plus `isGlobal`. */

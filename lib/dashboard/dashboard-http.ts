@@ -1,11 +1,8 @@
 import {
-  BadRequestException,
   Catch,
-  ConflictException,
   HttpException,
   Injectable,
   Logger,
-  ServiceUnavailableException,
   type ArgumentsHost,
   type CallHandler,
   type ExceptionFilter,
@@ -13,8 +10,7 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import { isStatementTimeout } from '../db/pg-errors';
-import { InvalidJobError, JobStateError, QueryTimeoutError } from '../errors';
+import { toHttpException } from '../http/http-errors';
 import { SECURITY_HEADERS } from './dashboard-security';
 
 /** What both HTTP platforms' responses have: Express's `res.header()` and Fastify's `reply.header()`. */
@@ -50,10 +46,6 @@ export class DashboardErrors implements ExceptionFilter {
 }
 
 function toHttp(error: unknown): HttpException {
-  if (error instanceof HttpException) return error;
-  if (error instanceof InvalidJobError) return new BadRequestException(error.message);
-  if (error instanceof JobStateError) return new ConflictException(error.message);
-  if (error instanceof QueryTimeoutError || isStatementTimeout(error))
-    return new ServiceUnavailableException('PostgreSQL took too long; try a narrower filter.');
-  return new HttpException('Internal error', 500);
+  const http = toHttpException(error, 'PostgreSQL took too long; try a narrower filter.');
+  return http.getStatus() === 500 && !(error instanceof HttpException) ? new HttpException('Internal error', 500) : http;
 }
