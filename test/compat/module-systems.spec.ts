@@ -52,6 +52,8 @@ interface AppReport {
   resolved: Record<'@nestjs/core' | '@nestjs/common', ResolvedFrom>;
   exports: Record<'PgQueueModule' | 'QueueService' | 'JobHandler', string>;
   job: { status: string; result: unknown; lastError: unknown };
+  /** The ES module app only: nestjs-pgqueue/testing, imported through the package's "exports". */
+  testing?: { QueueTester: string; drained: string[] };
 }
 
 /** Runs a process to its end; never rejects (the exit code is part of the result). */
@@ -220,6 +222,8 @@ describe('the built package under NestJS 11 (CommonJS) and NestJS 12 (ESM)', () 
       expect(resolved.fromApp.startsWith(path.join(nest12Dir, 'node_modules') + path.sep)).toBe(true);
     }
     expect(report.exports).toEqual({ PgQueueModule: 'function', QueueService: 'function', JobHandler: 'function' });
+    expect(report.testing?.QueueTester).toBe('function');
+    expect(report.testing?.drained).toHaveLength(1);
     expect(report.job).toEqual({ status: 'completed', result: { doubled: 42, attempt: 1, queueInjected: true }, lastError: null });
   });
 });

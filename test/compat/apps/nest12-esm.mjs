@@ -10,6 +10,8 @@ import { Inject, Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 // Named imports from a CommonJS package: they link only if Node's cjs-module-lexer finds them.
 import { PgQueueModule, QueueService, JobHandler } from 'nestjs-pgqueue';
+// A subpath entry point of the same package, through its "exports" map.
+import { QueueTester } from 'nestjs-pgqueue/testing';
 
 const watchdog = setTimeout(() => fail(new Error('app did not finish within 40 s')), 40_000);
 watchdog.unref();
@@ -51,9 +53,11 @@ function resolution(specifier) {
 async function main() {
   const app = await NestFactory.createApplicationContext(AppModule, { logger: false });
   let job;
+  let drained;
   try {
     const queue = app.get(QueueService);
     const enqueued = await queue.enqueue('compat.job', { n: 21 });
+    drained = (await QueueTester.from(app).drain({ timeoutMs: 20_000 })).completed.map((done) => done.id);
     const deadline = Date.now() + 20_000;
     for (;;) {
       job = await queue.getJob(enqueued.id);
@@ -71,6 +75,7 @@ async function main() {
         nestCommonVersion: require('@nestjs/common/package.json').version,
         resolved: { '@nestjs/core': resolution('@nestjs/core'), '@nestjs/common': resolution('@nestjs/common') },
         exports: { PgQueueModule: typeof PgQueueModule, QueueService: typeof QueueService, JobHandler: typeof JobHandler },
+        testing: { QueueTester: typeof QueueTester, drained },
         job: { status: job.status, result: job.result, lastError: job.lastError },
       }),
   );
