@@ -96,6 +96,33 @@ export const messages = {
   schemaNotMigrated: (schema: string, missing: number[]) =>
     `Schema "${schema}" lacks migration(s) ${missing.join(', ')}, which this version of nestjs-pgqueue needs. ` +
     'Run with migrate: true (the default) once, or apply the migrations yourself.',
+  /** `versions`: the unknown versions as a list ("13, 14"). */
+  schemaTooNew: (schema: string, versions: string, last: number) =>
+    `Schema "${schema}" has migration(s) ${versions}, which this version of nestjs-pgqueue does not know (its last is ${last}): ` +
+    'a newer version migrated it, and this one could break it. Upgrade nestjs-pgqueue here too, or give this version a schema of its own.',
+  /** What the script of `nestjs-pgqueue sql` says when it refuses a schema; `versions` as in schemaTooNew. */
+  migrationScript: {
+    outsideTransaction: (schema: string) =>
+      `This script sets the search path to schema "${schema}" for its transaction, and it did not hold: run the script in one ` +
+      'transaction, as generated without --no-transaction, or inside the transaction of your migration tool.',
+    alreadyApplied: (schema: string, versions: string) =>
+      `Schema "${schema}" already has migration(s) ${versions} of this script. Nothing was changed: ` +
+      'nestjs-pgqueue status lists what the schema lacks, and sql --from <version> prints only that.',
+    lacksEarlier: (schema: string, versions: string, from: number) =>
+      `Schema "${schema}" lacks migration(s) ${versions}, which come before this script's first (${from}). Nothing was changed: ` +
+      'apply those first, or generate the script with an earlier --from.',
+  },
+  /** The `nestjs-pgqueue` command's refusals of its arguments, and its failures. */
+  cli: {
+    noCommand: () => 'Give a command: migrate, status or sql.',
+    unknownCommand: (name: string) => `Unknown command ${describe(name)}: the commands are migrate, status and sql.`,
+    unexpectedArgument: (arg: string) => `Unexpected argument ${describe(arg)}.`,
+    optionNotFor: (option: string, command: string) => `${command} takes no option ${option}.`,
+    needsDatabaseUrl: (command: string) => `${command} needs a database: pass --database-url, or set DATABASE_URL.`,
+    invalidFrom: (value: string, last: number) =>
+      `Invalid --from ${describe(value)}: expected the version of a migration, a whole number from 1 to ${last}.`,
+    failed: (command: string, cause: unknown) => `${command} failed: ${describeCause(cause)}`,
+  },
   queryTimedOut: (ms: number) =>
     `PostgreSQL did not answer within ${ms} ms (option queryTimeoutMs); the connection was dropped. ` +
     'A write may or may not have taken effect.',
@@ -117,7 +144,25 @@ export const messages = {
   invalidSnooze: (ms: unknown, max: number) =>
     `Invalid snooze ${describe(ms)}: expected an integer number of milliseconds from 0 to ${max}.`,
   snoozed: (ms: number) => `Job snoozed for ${ms} ms.`,
+  invalidClient: (value: unknown) => `Invalid option client: ${describeHandle(value)}; expected ${TRANSACTION_CLIENTS}.`,
+  clientOutsideTransaction: (what: string) =>
+    `Invalid option client: this ${what} is not inside a transaction; expected ${TRANSACTION_CLIENTS}.`,
+  clientNotOnPg: (what: string) => `Invalid option client: this ${what} does not run on node-postgres; expected ${TRANSACTION_CLIENTS}.`,
 };
+
+/** What the enqueue option `client` accepts (TransactionClient in interfaces/job.interface.ts). */
+const TRANSACTION_CLIENTS =
+  'a handle on your open transaction: a node-postgres client (PoolClient or Client) after BEGIN, ' +
+  'a TypeORM EntityManager from dataSource.transaction() or QueryRunner after startTransaction(), ' +
+  'the trx of knex.transaction(), the tx of a Drizzle (node-postgres) db.transaction(), ' +
+  'the trx of a Kysely db.transaction().execute(), the em inside MikroORM em.transactional(), ' +
+  'or the tx of prisma.$transaction()';
+
+/** A value given as `client`, with its class when it has one (a Pool, a DataSource...). */
+function describeHandle(value: unknown): string {
+  const name = typeof value === 'object' && value !== null ? (value as { constructor?: { name?: unknown } }).constructor?.name : undefined;
+  return typeof name === 'string' && name !== 'Object' && name !== '' ? `${describe(value)} (${name})` : describe(value);
+}
 
 // Five characters, starting with a digit or one of the classes F0, HV, P0, XX; Node's codes (EPIPE...) never match.
 const SQLSTATE = /^([0-9][0-9A-Z]|F0|HV|P0|XX)[0-9A-Z]{3}$/;

@@ -70,6 +70,13 @@ export class DuplicateJobHandlerError extends PgQueueConfigError {}
 export class SchemaNotMigratedError extends PgQueueConfigError {}
 
 /**
+ * The database schema has migrations this version of the package does not know: a newer version migrated it. Raised
+ * at bootstrap, with `migrate` true or false, and by the `nestjs-pgqueue` command's `migrate` and `status`; nothing
+ * was changed.
+ */
+export class SchemaTooNewError extends PgQueueConfigError {}
+
+/**
  * At bootstrap, PostgreSQL turned the connection away for a reason that waiting does not cure: authentication, a
  * database or role that does not exist, TLS settings. `cause` is its error.
  */

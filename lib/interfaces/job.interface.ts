@@ -55,12 +55,81 @@ export interface EnqueueOptions {
   jobKeyMode?: JobKeyMode;
   /** Named serial queue: at most one job of a queue runs at a time, across all processes, in priority order. */
   queue?: string;
-  /** A `pg` client inside your transaction: the job exists only if that transaction commits. */
-  client?: ClientBase;
+  /**
+   * Your open transaction: the job is inserted on its connection and exists only if that transaction commits (workers
+   * hear of it at the commit). A node-postgres client after `BEGIN`, or an ORM's transaction handle (see
+   * TransactionClient). Anything else is refused with InvalidJobOptionError before anything is written.
+   */
+  client?: TransactionClient;
 }
 
 /** Options that apply to a whole `enqueueMany` batch. */
 export interface EnqueueManyOptions {
-  /** A `pg` client inside your transaction (see EnqueueOptions.client). */
-  client?: ClientBase;
+  /** Your open transaction (see EnqueueOptions.client). */
+  client?: TransactionClient;
+}
+
+/**
+ * A handle on an open transaction that `enqueue` and `enqueueMany` run their statement on:
+ * - node-postgres: a `PoolClient` or `Client` after `BEGIN`;
+ * - TypeORM: the `EntityManager` of `dataSource.transaction(async (manager) => ...)`, or a `QueryRunner` after
+ *   `startTransaction()`;
+ * - Knex: the `trx` of `knex.transaction(async (trx) => ...)`;
+ * - Drizzle (node-postgres driver): the `tx` of `db.transaction(async (tx) => ...)`;
+ * - Kysely (`PostgresDialect`): the `trx` of `db.transaction().execute(async (trx) => ...)`;
+ * - MikroORM: the `em` that `em.transactional(async (em) => ...)` passes;
+ * - Prisma (e.g. with `@prisma/adapter-pg`): the `tx` of `prisma.$transaction(async (tx) => ...)`.
+ *
+ * The ORMs' handles are described by their shape, so this package depends on none of them. The root handles
+ * (a DataSource, `knex`, `db`, `prisma`, an `em` outside `transactional`) are refused: they are not a transaction.
+ */
+export type TransactionClient =
+  | ClientBase
+  | TypeOrmEntityManagerLike
+  | TypeOrmQueryRunnerLike
+  | KnexTransactionLike
+  | DrizzleTransactionLike
+  | KyselyTransactionLike
+  | MikroOrmEntityManagerLike
+  | PrismaTransactionLike;
+
+/** A TypeORM `EntityManager`; inside a transaction, its `queryRunner` has one open. */
+export interface TypeOrmEntityManagerLike {
+  readonly '@instanceof': symbol;
+  readonly queryRunner?: unknown;
+}
+
+/** A TypeORM `QueryRunner`, after `startTransaction()`. */
+export interface TypeOrmQueryRunnerLike {
+  readonly isTransactionActive: boolean;
+  startTransaction(...args: never[]): Promise<void>;
+  query(query: string, parameters?: unknown[]): Promise<unknown>;
+}
+
+/** A Knex transaction (`isTransaction` is true). */
+export interface KnexTransactionLike {
+  readonly isTransaction?: boolean;
+  raw(...args: never[]): PromiseLike<unknown>;
+}
+
+/** A Drizzle transaction over node-postgres. */
+export interface DrizzleTransactionLike {
+  readonly _: { readonly session: unknown };
+  rollback(): unknown;
+}
+
+/** A Kysely transaction. */
+export interface KyselyTransactionLike {
+  readonly isTransaction: boolean;
+  withoutPlugins(): unknown;
+}
+
+/** A MikroORM `EntityManager`, inside `em.transactional()`. */
+export interface MikroOrmEntityManagerLike {
+  getTransactionContext(): unknown;
+}
+
+/** A Prisma interactive transaction client. */
+export interface PrismaTransactionLike {
+  $queryRawUnsafe(query: string, ...values: never[]): PromiseLike<unknown>;
 }

@@ -1,4 +1,5 @@
 import type { NewJobRow } from '../db/job-writes';
+import { checkTransactionClient } from '../db/transaction-clients';
 import { InvalidJobKeyError, InvalidJobOptionError } from '../errors';
 import { messages } from '../errors/messages';
 import type { JobToEnqueue } from '../interfaces';
@@ -54,12 +55,7 @@ export function assertUniqueKeys(rows: NewJobRow[]): void {
   }
 }
 
-/** Checks the `client` option: it must be a node-postgres client (or anything with its query method). */
+/** Checks the `client` option: a pg client or an ORM's handle inside a transaction (db/transaction-clients.ts). */
 export function validateClient(client: unknown): void {
-  if (
-    client !== undefined &&
-    (typeof client !== 'object' || client === null || typeof (client as { query?: unknown }).query !== 'function')
-  ) {
-    throw new InvalidJobOptionError(messages.invalidOption('client', client, 'a pg client (PoolClient or Client) inside your transaction'));
-  }
+  if (client !== undefined) checkTransactionClient(client);
 }

@@ -1,11 +1,11 @@
-import type { ClientBase } from 'pg';
+import type { TransactionClient } from '../../interfaces';
 import { newRow, type InsertedRow, type JobRow } from '../job-row';
 import type { NewJobRow, TraceCarrier } from '../job-writes';
 import { jobsDocument } from '../jobs-document';
 import type { QueueDatabase } from '../queue-database';
 import { repeatedTimestamps } from '../repeated-timestamps';
-import { serialized } from '../serialized-client';
 import type { StatementRunner } from '../statement-runner';
+import { queryInTransaction } from '../transaction-clients';
 import { compareIds } from './lease-order';
 
 /** Which worker may claim jobs as they are inserted (see insertPlainJobsClaiming). */
@@ -21,7 +21,7 @@ export interface ClaimInInsert {
 /** A row as the claiming insert returns it: a claimed one carries its claim token. */
 export type MaybeClaimedRow = JobRow & { claim_token: string | null; trace_context: TraceCarrier | null };
 
-/** Runs the inserts (sql/insert-sql.ts): on the module's pool, or on a caller's client inside its transaction. */
+/** Runs the inserts (sql/insert-sql.ts): on the module's pool, or inside a caller's transaction (../transaction-clients.ts). */
 export class InsertStore {
   constructor(
     private readonly db: QueueDatabase,
@@ -29,16 +29,16 @@ export class InsertStore {
   ) {}
 
   /** Inserts jobs and returns one row per input, in input order. */
-  insert(jobs: NewJobRow[], client?: ClientBase): Promise<JobRow[]> {
+  insert(jobs: NewJobRow[], client?: TransactionClient): Promise<JobRow[]> {
     return jobs.every((job) => job.jobKey === null && job.queue === null) ? this.insertPlain(jobs, client) : this.insertAny(jobs, client);
   }
 
   /** Jobs without key or queue are always new rows: only their ids and times come back from the database. */
-  private async insertPlain(jobs: NewJobRow[], client?: ClientBase): Promise<JobRow[]> {
+  private async insertPlain(jobs: NewJobRow[], client?: TransactionClient): Promise<JobRow[]> {
     const { sql } = this.db;
     const values = [jobsDocument(jobs)];
     const { rows } = client
-      ? await serialized(client, () => client.query<InsertedRow>(sql.insertPlainJobs, values))
+      ? await queryInTransaction<InsertedRow>(client, sql.insertPlainJobs, values)
       : await this.statements.run<InsertedRow>(this.db.pool, {
           ...this.statements.prepared(sql.insertPlainJobs, values),
           types: repeatedTimestamps,
@@ -62,7 +62,7 @@ export class InsertStore {
    * A `replace` that met a job being claimed at that instant comes back empty from the statement; it is tried again,
    * then finds the job running and queues anew.
    */
-  private async insertAny(jobs: NewJobRow[], client?: ClientBase): Promise<JobRow[]> {
+  private async insertAny(jobs: NewJobRow[], client?: TransactionClient): Promise<JobRow[]> {
     const { sql } = this.db;
     const results = new Array<JobRow | undefined>(jobs.length);
     let remaining = jobs.map((job, index) => ({ job, index }));
@@ -71,7 +71,7 @@ export class InsertStore {
       const values = [jobsDocument(remaining.map((r) => r.job))];
       // A caller's client is the application's connection: no statement of ours is left prepared on it.
       const { rows } = client
-        ? await serialized(client, () => client.query<JobRow>(sql.insertJobs, values))
+        ? await queryInTransaction<JobRow>(client, sql.insertJobs, values)
         : await this.statements.run<JobRow>(this.db.pool, this.statements.prepared(sql.insertJobs, values));
       // Keyed rows are matched by key (unique in a batch); unkeyed ones were inserted in input order.
       const byKey = new Map(rows.filter((row) => row.job_key !== null).map((row) => [row.job_key, row]));
