@@ -102,7 +102,8 @@ export class QueueService {
     assertUniqueKeys(rows);
     for (const [index, job] of list.entries()) {
       if (!this.schemaOf(job.type)) continue;
-      await this.checkSchema(job.type, job.payload).catch((error: InvalidPayloadError) => {
+      await this.checkSchema(job.type, job.payload).catch((error: unknown) => {
+        if (!(error instanceof InvalidPayloadError)) throw error; // a schema that crashed is not bad input
         throw new InvalidPayloadError(messages.invalidBatch(index, error.message), error.issues);
       });
     }

@@ -47,7 +47,11 @@ export class QueueLogs {
     if (this.sink === null || !this.levels.has(level)) return;
     const write = this.sink[level]?.bind(this.sink) ?? this.sink.log.bind(this.sink);
     const line = fields && this.structured && typeof message === 'string' ? { msg: message, ...fields } : message;
-    write(line, ...params, context);
+    try {
+      write(line, ...params, context);
+    } catch {
+      // A logger that throws must not fail the job or the worker it writes about; there is nowhere left to say so.
+    }
   }
 }
 

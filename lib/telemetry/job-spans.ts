@@ -45,6 +45,8 @@ export class JobSpans {
     });
     const carrier: TraceCarrier = {};
     api.propagation.inject(api.trace.setSpan(api.context.active(), span), carrier);
+    // The trace context only: W3C baggage is application data (up to 8 KB) that no job row should carry.
+    delete carrier.baggage;
     return { span, trace: Object.keys(carrier).length > 0 ? carrier : null };
   }
 

@@ -28,16 +28,19 @@ export class OpenTelemetryJobs implements JobTelemetry {
   }
 
   async enqueue<R extends EnqueuedJob>(types: readonly string[], write: (trace: TraceCarrier | null) => Promise<R[]>): Promise<R[]> {
-    const started = this.spans?.active ? this.spans.startEnqueue(types) : undefined;
+    const started = this.safely('an enqueue span', () => (this.spans?.active ? this.spans.startEnqueue(types) : undefined));
     let jobs: R[];
     try {
       jobs = await write(started?.trace ?? null);
     } catch (error) {
-      if (started) this.spans?.endEnqueue(started.span, null, error);
+      if (started) this.safely('an enqueue span', () => this.spans?.endEnqueue(started.span, null, error));
       throw error;
     }
-    if (started) this.spans?.endEnqueue(started.span, jobs);
-    this.metrics?.enqueued(types);
+    // The jobs are committed: nothing telemetry does may make the caller think otherwise (and enqueue them again).
+    this.safely('an enqueue span', () => {
+      if (started) this.spans?.endEnqueue(started.span, jobs);
+      this.metrics?.enqueued(types);
+    });
     return jobs;
   }
 
@@ -45,21 +48,39 @@ export class OpenTelemetryJobs implements JobTelemetry {
     const { api, metrics } = this;
     const spans = this.spans?.active ? this.spans : null;
     if (!spans && !metrics) return null;
-    const started = spans?.startAttempt(row);
-    metrics?.started(row);
+    const started = this.safely('an attempt span', () => {
+      metrics?.started(row);
+      return spans?.startAttempt(row);
+    });
     const startedAt = performance.now();
     return {
       run: (handler) => (started ? api.context.with(started.context, handler) : handler()),
-      end: (end: AttemptEnd) => {
-        if (started) spans?.endAttempt(started.span, end);
-        metrics?.ended(row, end, (performance.now() - startedAt) / 1000);
-      },
+      end: (end: AttemptEnd) =>
+        this.safely('an attempt span', () => {
+          if (started) spans?.endAttempt(started.span, end);
+          metrics?.ended(row, end, (performance.now() - startedAt) / 1000);
+        }),
     };
   }
 
   rescued(row: RescuedJob): void {
-    if (this.spans?.active) this.spans.rescued(row, messages.leaseExpired());
-    this.metrics?.rescued(row);
+    this.safely('a rescue span', () => {
+      if (this.spans?.active) this.spans.rescued(row, messages.leaseExpired());
+      this.metrics?.rescued(row);
+    });
+  }
+
+  /**
+   * Telemetry never fails the queue: an SDK, propagator, sampler or span processor that throws is reported to
+   * OpenTelemetry's own diagnostic logger, and the job goes on as if nothing recorded it.
+   */
+  private safely<T>(what: string, work: () => T): T | undefined {
+    try {
+      return work();
+    } catch (error) {
+      this.api.diag.error(`nestjs-pgqueue: recording ${what} failed`, error);
+      return undefined;
+    }
   }
 
   close(): void {

@@ -10,7 +10,8 @@ class TestSchemaDropper implements OnApplicationShutdown {
   constructor(private readonly options: PgQueueForRootOptions) {}
 
   async onApplicationShutdown(): Promise<void> {
-    const sql = `SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS ${quoteSchema(this.options.schema)} CASCADE`;
+    // SET LOCAL: no setting may stay behind on a connection of the user's pool.
+    const sql = `BEGIN; SET LOCAL lock_timeout = '5s'; DROP SCHEMA IF EXISTS ${quoteSchema(this.options.schema)} CASCADE; COMMIT`;
     if (this.options.pool) return void (await this.options.pool.query(sql));
     const client = new Client({ connectionString: this.options.connectionString });
     await client.connect();

@@ -40,6 +40,11 @@ const POLL_MS = 20;
  * `QueueTester.from(app)`.
  */
 export class QueueTester {
+  /** Where the next drain's report starts: the previous drain's end (database time), or the beginning. */
+  private reportFrom = new Date(0);
+  /** The jobs the previous drain reported: one that finished as it ended may come back, and is not told twice. */
+  private reported = new Set<string>();
+
   private constructor(
     readonly queue: QueueService,
     private readonly registry: HandlerRegistry,
@@ -54,22 +59,31 @@ export class QueueTester {
 
   /**
    * Resolves once no job that this app can run is due and pending, or running: follow-up jobs its handlers enqueue
-   * are waited for too, jobs due later (a retry's backoff, a delay) are not. Rejects with `JobsFailedError` when jobs
-   * failed for good meanwhile (unless `allowFailures`), and with `QueueDrainError` after `timeoutMs`.
+   * are waited for too, jobs due later (a retry's backoff, a delay) are not. Reports the jobs that finished since the
+   * previous drain (the first: since the tester was made), which a fast job may do before drain() is even called.
+   * Rejects with `JobsFailedError` when some of them failed for good (unless `allowFailures`), and with
+   * `QueueDrainError` after `timeoutMs`.
    */
   async drain({ timeoutMs = 10_000, allowFailures = false }: DrainOptions = {}): Promise<DrainResult> {
     if (!this.worker) throw new QueueDrainError(messages.drainWithoutWorker());
     const types = this.registry.types;
-    const since = new Date(await this.stores.admin.now());
+    const since = this.reportFrom;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       this.worker.wake();
+      // Read before the count: a job that finishes after it is the next drain's to report.
+      const checkedAt = new Date(await this.stores.admin.now());
       const outstanding = await this.stores.admin.outstanding(types);
-      if (outstanding === 0) break;
+      if (outstanding === 0) {
+        this.reportFrom = checkedAt;
+        break;
+      }
       if (Date.now() >= deadline) throw new QueueDrainError(messages.drainTimedOut(timeoutMs, outstanding));
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
-    const finished = (await this.stores.admin.finishedSince(types, since)).map((row) => toSnapshot(row));
+    const rows = await this.stores.admin.finishedSince(types, since);
+    const finished = rows.filter((row) => !this.reported.has(row.id)).map((row) => toSnapshot(row));
+    this.reported = new Set(rows.map((row) => row.id));
     const result = {
       completed: finished.filter((job) => job.status === 'completed'),
       failed: finished.filter((job) => job.status === 'failed'),

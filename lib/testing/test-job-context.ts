@@ -1,59 +1,44 @@
-import { Logger } from '@nestjs/common';
-import { InvalidJobError, JobSnoozedSignal } from '../errors';
-import { messages } from '../errors/messages';
-import type { JobContext, JobInfo } from '../interfaces';
+import type { JobInfo } from '../interfaces';
+import { JobExecutionContext } from '../worker/job-execution-context';
 
 /**
- * A `JobContext` for `QueueTester.run()` that records instead of writing: the progress reported, the lines logged, a
- * snooze asked for. Pass one in to read them afterwards; `abort()` aborts its signal as a timeout or a cancel would.
+ * The worker's own job context, for `QueueTester.run()`, recording instead of writing: the progress reported (as the
+ * worker would store it: rounded, the stage cleaned), the lines logged, a snooze asked for (`snoozeMs`). Its checks
+ * are the worker's, so a handler that passes here passes there. `abort()` aborts its signal as a timeout or a cancel
+ * would.
  */
-export class TestJobContext implements JobContext {
-  readonly progressUpdates: Array<{ percent: number; stage?: string }> = [];
-  readonly logs: string[] = [];
-  /** Set when the handler called `snooze(ms)`. */
-  snoozedMs?: number;
-  readonly job: JobInfo;
-  readonly logger: Logger;
-  private readonly controller = new AbortController();
+export class TestJobContext extends JobExecutionContext {
+  readonly progressUpdates: Array<{ percent: number; stage?: string }>;
+  readonly logs: string[];
+  private readonly controller: AbortController;
 
   constructor(job: Partial<JobInfo> = {}) {
     const now = new Date();
-    this.job = {
-      id: 'test-job',
-      type: 'test',
-      attempt: 1,
-      maxAttempts: 3,
-      priority: 100,
-      queue: null,
-      createdAt: now,
-      runAt: now,
-      startedAt: now,
-      ...job,
-    };
-    this.logger = new Logger(`PgQueue:${this.job.type} #${this.job.id}`);
-  }
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
+    const controller = new AbortController();
+    const progressUpdates: Array<{ percent: number; stage?: string }> = [];
+    const logs: string[] = [];
+    super(
+      {
+        id: 'test-job',
+        type: 'test',
+        attempt: 1,
+        maxAttempts: 3,
+        priority: 100,
+        queue: null,
+        createdAt: now,
+        runAt: now,
+        startedAt: now,
+        ...job,
+      },
+      controller,
+      (percent, stage) => progressUpdates.push(stage === undefined ? { percent } : { percent, stage }),
+      (message) => logs.push(message),
+    );
+    [this.controller, this.progressUpdates, this.logs] = [controller, progressUpdates, logs];
   }
 
   /** Aborts the signal, with `reason` as `signal.reason`. */
   abort(reason: unknown = new Error('aborted by the test')): void {
     this.controller.abort(reason);
-  }
-
-  async progress(percent: number, stage?: string): Promise<void> {
-    if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100)
-      throw new InvalidJobError(messages.invalidProgress(percent));
-    this.progressUpdates.push(stage === undefined ? { percent } : { percent, stage });
-  }
-
-  snooze(delayMs: number): never {
-    this.snoozedMs = delayMs;
-    throw new JobSnoozedSignal(messages.snoozed(delayMs));
-  }
-
-  log(message: string): void {
-    this.logs.push(message);
   }
 }

@@ -18,12 +18,12 @@ export class JobExecutionContext implements JobContext {
     private readonly source: { readonly signal: AbortSignal },
     private readonly report: (percent: number, stage: string | undefined) => void,
     private readonly store: (message: string) => void = () => undefined,
-    private readonly logs: QueueLogs = new QueueLogs(),
+    private readonly queueLogs: QueueLogs = new QueueLogs(),
   ) {}
 
   /** Created on first use (most handlers never log); its context names the job's type and id. */
   get logger(): QueueLogger {
-    return (this.jobLogger ??= this.logs.forJob({ id: this.job.id, type: this.job.type, attempt: this.job.attempt }));
+    return (this.jobLogger ??= this.queueLogs.forJob({ id: this.job.id, type: this.job.type, attempt: this.job.attempt }));
   }
 
   get signal(): AbortSignal {

@@ -32,6 +32,17 @@ class JobsController {
     return this.queue.retry(id);
   }
 
+  @Get('slow/count')
+  slowCount() {
+    // What countJobs(filter, { timeoutMs }) rejects with when PostgreSQL cuts it short: pg's error, code 57014.
+    throw Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' });
+  }
+
+  @Get('plain/error')
+  plain() {
+    throw new Error('not the queue');
+  }
+
   @Get(':id/required')
   async required(@Param('id') id: string) {
     const job = await this.queue.getJob(id);
@@ -82,6 +93,9 @@ describe.each(['express', 'fastify'] as const)('the package errors as HTTP statu
     const retry = await call('POST', `${pending.id}/retry`);
     expect(retry.status).toBe(409);
     expect(retry.body.message).toContain('Nothing was changed');
+
+    expect((await call('GET', 'slow/count')).status).toBe(503);
+    expect((await call('GET', 'plain/error')).status).toBe(500);
 
     const missing = await call('GET', '999999/required');
     expect(missing).toEqual({ status: 404, body: expect.objectContaining({ statusCode: 404, message: 'No job 999999.' }) as unknown });

@@ -2,12 +2,31 @@ import { Injectable } from '@nestjs/common';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+  type Span,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { JobHandler, type JobContext } from '../../lib';
 import { createTestDatabase, quoteIdent, waitFor, type TestDatabase } from '../support/database';
 import { FAST_WORKER, useQueueApps, type QueueApp } from '../support/queue-app';
 
 const exporter = new InMemorySpanExporter();
+
+/** A span processor with a bug: it throws on the spans of tr.explode jobs, at their start and at their end. */
+class ThrowingProcessor implements SpanProcessor {
+  onStart(span: Span) {
+    if (span.name === 'process tr.explode') throw new Error('processor bug at start');
+  }
+  onEnd(span: ReadableSpan) {
+    if (span.name.endsWith('tr.explode')) throw new Error('processor bug at end');
+  }
+  forceFlush = () => Promise.resolve();
+  shutdown = () => Promise.resolve();
+}
 const flakyRuns = new Map<string, number>();
 
 @Injectable()
@@ -30,6 +49,11 @@ class TracedHandlers {
     return 'ok';
   }
 
+  @JobHandler('tr.explode')
+  explode() {
+    return 'ran anyway';
+  }
+
   @JobHandler('tr.rescued')
   rescued() {
     return 'ran again';
@@ -49,7 +73,9 @@ describe('traces through OpenTelemetry', () => {
   beforeAll(async () => {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    trace.setGlobalTracerProvider(
+      new BasicTracerProvider({ spanProcessors: [new ThrowingProcessor(), new SimpleSpanProcessor(exporter)] }),
+    );
     db = await createTestDatabase();
   });
   afterAll(async () => {
@@ -165,6 +191,14 @@ describe('traces through OpenTelemetry', () => {
     const [send] = named('enqueue tr.work');
     expect(send.attributes['messaging.batch.message_count']).toBe(2);
     for (const job of jobs) expect(parentOf(forJob(job.id, 'process tr.work')[0])).toBe(send.spanContext().spanId);
+  });
+
+  it('runs the job as if nothing recorded it when the SDK throws, and the enqueue still resolves', async () => {
+    const job = await producer.queue.enqueue('tr.explode', {});
+    await waitFor(async () => (await producer.queue.getJob(job.id))?.status === 'completed');
+    expect((await producer.queue.getJob(job.id))?.result).toBe('ran anyway');
+    // No second run: the attempt's outcome was written once.
+    expect((await producer.queue.getJob(job.id))?.attempts).toBe(1);
   });
 
   it('stores no trace context and makes no span with telemetry: false', async () => {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { z } from 'zod';
-import { InvalidPayloadError, JobHandler, QueueService, type JobContext } from '../../lib';
+import { InvalidJobError, InvalidPayloadError, JobHandler, QueueService, type JobContext } from '../../lib';
 import { JobsFailedError, PgQueueTestingModule, QueueTester, TestJobContext } from '../../lib/testing';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
@@ -102,6 +102,9 @@ describe('nestjs-pgqueue/testing', () => {
     expect((await tester.jobs({ type: 'tt.order' })).length).toBe(0);
     expect((await tester.jobs({ type: 'tt.mail' })).map((job) => job.payload)).toEqual([{ to: 'buyer@example.com' }]);
     await expect(tester.run('tt.order', { orderId: 7 } as never)).rejects.toThrow(InvalidPayloadError);
+    // The worker's own checks: what it would refuse, the test context refuses too.
+    expect(() => new TestJobContext().snooze(-1)).toThrow(InvalidJobError);
+    await expect(new TestJobContext().progress(101)).rejects.toThrow(InvalidJobError);
     await expect(tester.run('tt.unknown', {})).rejects.toThrow(/No handler for job type tt.unknown/);
   });
 

@@ -2,7 +2,7 @@
  * Compile-only: `npm run lint` type-checks this file, and every `@ts-expect-error` below fails the build when the types
  * stop catching that mistake. Nothing here runs.
  */
-import { Injectable } from '@nestjs/common';
+import { applyDecorators, Injectable } from '@nestjs/common';
 import { JobHandler, type JobContext, type JobSnapshot, type QueueService } from '../../lib';
 
 declare module '../../lib' {
@@ -88,3 +88,6 @@ export async function enqueues(queue: QueueService, someType: string): Promise<u
 
   return [invoiceId, url, rows, dynamic, first];
 }
+
+/** A job type outside the map gives a plain MethodDecorator, which Nest's applyDecorators takes. */
+export const ReportHandler = (): MethodDecorator => applyDecorators(JobHandler('untyped.report'));

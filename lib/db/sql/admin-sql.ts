@@ -78,9 +78,13 @@ export function adminSql({
      * are left out: their jobs wait for a resume, not for the worker.
      */
     outstandingJobs: `
-      SELECT count(*)::int AS outstanding FROM ${jobs}
-       WHERE type = ANY($1::text[]) AND ((status = 'pending' AND run_at <= now()) OR status = 'running')
-         AND type NOT IN (SELECT type FROM ${paused})`,
+      SELECT count(*)::int AS outstanding FROM (
+        SELECT type FROM ${jobs} WHERE status = 'pending' AND queue IS NULL AND run_at <= now() AND type = ANY($1::text[])
+        UNION ALL
+        SELECT type FROM ${jobs} WHERE status = 'pending' AND queue IS NOT NULL AND run_at <= now() AND type = ANY($1::text[])
+        UNION ALL
+        SELECT type FROM ${jobs} WHERE lease_expires_at IS NOT NULL AND status = 'running' AND type = ANY($1::text[])) j
+       WHERE j.type NOT IN (SELECT type FROM ${paused})`,
 
     /** $1 job types, $2 a time. For QueueTester.drain: the jobs of these types that completed or failed since then. */
     finishedSince: `
