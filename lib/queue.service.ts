@@ -5,7 +5,7 @@ import { JobStores } from './db/stores/job-stores';
 import { ScheduleStore } from './db/stores/schedule-store';
 import { InvalidJobError, InvalidJobOptionError, InvalidJobQueryError, InvalidPayloadError } from './errors';
 import { HandlerRegistry } from './discovery/handler-registry';
-import { checkPayload, invalidPayload } from './validation/payload-schema';
+import { parsePayload } from './validation/payload-schema';
 import { messages } from './errors/messages';
 import type {
   EnqueueManyOptions,
@@ -69,7 +69,8 @@ export class QueueService {
     const { client, ...jobOptions } = options;
     validateClient(client);
     const row = toNewJobRow({ ...jobOptions, type, payload }, this.options.maxPayloadBytes);
-    if (this.schemaOf(type)) await this.checkSchema(type, payload);
+    const schema = this.schemaOf(type);
+    if (schema) await parsePayload(schema, type, payload);
     // A keyed job goes alone: it sees every job committed before it, as one at a time would, and batches of
     // several keys from several processes cannot lock them in opposite orders.
     const [inserted] = await this.telemetry.enqueue([row.type], async (trace) => {
@@ -101,8 +102,9 @@ export class QueueService {
     if (rows.length === 0) return [];
     assertUniqueKeys(rows);
     for (const [index, job] of list.entries()) {
-      if (!this.schemaOf(job.type)) continue;
-      await this.checkSchema(job.type, job.payload).catch((error: unknown) => {
+      const schema = this.schemaOf(job.type);
+      if (!schema) continue;
+      await parsePayload(schema, job.type, job.payload).catch((error: unknown) => {
         if (!(error instanceof InvalidPayloadError)) throw error; // a schema that crashed is not bad input
         throw new InvalidPayloadError(messages.invalidBatch(index, error.message), error.issues);
       });
@@ -120,12 +122,6 @@ export class QueueService {
   /** The schema of the handler of `type` in this process, if it has one (a producer-only process knows none). */
   private schemaOf(type: string): StandardSchemaV1 | undefined {
     return this.registry.get(type)?.options.schema;
-  }
-
-  /** Refuses a payload the schema of its type's handler refuses, before anything is written. */
-  private async checkSchema(type: string, payload: unknown): Promise<void> {
-    const check = await checkPayload(this.schemaOf(type) as StandardSchemaV1, payload);
-    if (!check.ok) throw invalidPayload(type, check.issues);
   }
 
   /** The job as stored now, or null when there is no such job. */
@@ -252,7 +248,8 @@ export class QueueService {
     payload: JobPayloadOf<T, P>,
     options: ScheduleOptions = {},
   ): Promise<Schedule> {
-    if (typeof type === 'string' && this.schemaOf(type)) await this.checkSchema(type, payload);
+    const schema = typeof type === 'string' ? this.schemaOf(type) : undefined;
+    if (schema) await parsePayload(schema, type, payload);
     const now = await this.stores.admin.now();
     const write = toScheduleWrite({ name, cron, type, payload, options, declaredIn: 'runtime' }, now, this.options.maxPayloadBytes);
     return toSchedule(await this.schedules.upsertSchedule(write));

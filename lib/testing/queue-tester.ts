@@ -6,7 +6,7 @@ import { PgQueueError } from '../errors';
 import { messages } from '../errors/messages';
 import type { JobFilter, JobPayloadOf, JobResultOf, JobSnapshot } from '../interfaces';
 import { QueueService } from '../queue.service';
-import { checkPayload, invalidPayload } from '../validation/payload-schema';
+import { parsePayload } from '../validation/payload-schema';
 import { WorkerPool } from '../worker/worker-pool';
 import { TestJobContext } from './test-job-context';
 
@@ -103,12 +103,8 @@ export class QueueTester {
   ): Promise<JobResultOf<T>> {
     const handler = this.registry.get(type);
     if (!handler) throw new PgQueueError(messages.noHandlerToRun(type, this.registry.types));
-    let value: unknown = payload;
-    if (handler.options.schema) {
-      const check = await checkPayload(handler.options.schema, payload);
-      if (!check.ok) throw invalidPayload(type, check.issues);
-      value = check.value;
-    }
+    const { schema } = handler.options;
+    const value = schema ? await parsePayload(schema, type, payload) : payload;
     return (await handler.invoke(value, ctx)) as JobResultOf<T>;
   }
 

@@ -8,19 +8,16 @@ export interface PayloadIssue {
   message: string;
 }
 
-/** What a schema made of a payload: its output (zod's defaults and coercions applied), or what is wrong with it. */
-export type PayloadCheck = { ok: true; value: unknown } | { ok: false; issues: PayloadIssue[] };
-
-/** Runs a handler's `schema` on a payload. A schema that throws is a bug of the schema, and its error goes up as is. */
-export async function checkPayload(schema: StandardSchemaV1, payload: unknown): Promise<PayloadCheck> {
+/**
+ * Runs the `schema` of the handler of `type` on a payload, as the enqueue, the worker and QueueTester.run do: the
+ * schema's output (zod's defaults and coercions applied), or an InvalidPayloadError naming every issue. A schema that
+ * throws is a bug of the schema, and its error goes up as it is.
+ */
+export async function parsePayload(schema: StandardSchemaV1, type: string, payload: unknown): Promise<unknown> {
   const result = await schema['~standard'].validate(payload);
-  if (!result.issues) return { ok: true, value: result.value };
-  return { ok: false, issues: result.issues.map((issue) => ({ path: pathText(issue.path), message: String(issue.message) })) };
-}
-
-/** The enqueue of a payload its type's schema refuses: one error naming every issue, before anything is written. */
-export function invalidPayload(type: string, issues: PayloadIssue[]): InvalidPayloadError {
-  return new InvalidPayloadError(messages.payloadRefusedBySchema(type, issues), issues);
+  if (!result.issues) return result.value;
+  const issues: PayloadIssue[] = result.issues.map((issue) => ({ path: pathText(issue.path), message: String(issue.message) }));
+  throw new InvalidPayloadError(messages.payloadRefusedBySchema(type, issues), issues);
 }
 
 /** A handler's `schema` must be a Standard Schema v1 object: checked at bootstrap. */

@@ -1,6 +1,6 @@
-import { JobTimeoutError, UnrecoverableJobError } from '../errors';
+import { InvalidPayloadError, JobTimeoutError, UnrecoverableJobError } from '../errors';
 import type { StandardSchemaV1 } from '../interfaces';
-import { checkPayload, invalidPayload } from '../validation/payload-schema';
+import { parsePayload } from '../validation/payload-schema';
 import { messages } from '../errors/messages';
 import type { JobEventBus } from '../events/job-event-bus';
 import type { ActiveJob } from './active-job';
@@ -135,9 +135,11 @@ function invoke(handler: ActiveJob['handler'], payload: unknown, ctx: JobExecuti
 }
 
 async function invokeChecked(handler: ActiveJob['handler'], schema: StandardSchemaV1, payload: unknown, ctx: JobExecutionContext) {
-  const check = await checkPayload(schema, payload);
-  if (!check.ok) throw new UnrecoverableJobError(invalidPayload(handler.type, check.issues).message);
-  return handler.invoke(check.value, ctx);
+  const value = await parsePayload(schema, handler.type, payload).catch((error: unknown) => {
+    // Bad data stays bad however often it is retried; a schema that crashed may not.
+    throw error instanceof InvalidPayloadError ? new UnrecoverableJobError(error.message) : error;
+  });
+  return handler.invoke(value, ctx);
 }
 
 /**

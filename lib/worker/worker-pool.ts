@@ -28,14 +28,11 @@ import { workerEvents } from '../events/worker-events';
 import type { JobEventListenerDefinition } from '../events/job-event-listener.definition';
 import { LogBuffer } from './log-buffer';
 import { ProgressBuffer } from './progress-buffer';
-import { Pruner } from './pruner';
-import { Rescuer } from './rescuer';
 import { untilDeadline } from '../services/until-deadline';
 import { JobAborts } from './job-aborts';
-import { CodeSchedules } from '../schedule/code-schedules';
-import { Scheduler } from '../schedule/scheduler';
+import type { CodeSchedules } from '../schedule/code-schedules';
 import type { BackgroundService, PeriodicService } from '../services/background-service';
-import { SerialQueueKeeper } from './serial-queue-keeper';
+import { maintenanceServices } from './maintenance-services';
 import { SlotTable } from './slot-table';
 
 type State = 'idle' | 'running' | 'stopping' | 'stopped';
@@ -61,7 +58,8 @@ export class WorkerPool implements SlotLender {
   private readonly runner: JobRunner;
   private readonly outcomes: OutcomeWriter;
   private readonly leaseKeeper: LeaseKeeper;
-  private readonly codeSchedules: CodeSchedules;
+  /** Null when this process fires no schedules (`worker.schedules: false`). */
+  private readonly codeSchedules: CodeSchedules | null;
   /** Rescuer, schedule firer, serial-queue keeper and pruner: started after the schedules are declared, stopped with claiming. */
   private readonly services: PeriodicService[];
   private readonly aborts: JobAborts;
@@ -96,8 +94,8 @@ export class WorkerPool implements SlotLender {
       this.failures,
       (rows) => this.claimed(rows),
     );
-    const events = workerEvents(stores.events, listener, db.channels.subscribers, this.workerId, this.failures, db.logs.for('PgQueue'));
-    [this.events, this.eventServices] = [events.bus, events.services];
+    const eventParts = workerEvents(stores.events, listener, db.channels.subscribers, this.workerId, this.failures, db.logs.for('PgQueue'));
+    [this.events, this.eventServices] = [eventParts.bus, eventParts.services];
     this.progress = new ProgressBuffer(stores.outcomes, this.failures);
     this.logs = new LogBuffer(stores.outcomes, this.failures);
     this.completer = new Batcher((completions) => writeCompletions(stores.outcomes, completions, retention.completedMs === 0));
@@ -121,19 +119,12 @@ export class WorkerPool implements SlotLender {
       (ids, cancelled) => this.aborts.leasesLost(ids, cancelled),
       this.failures,
     );
-    this.codeSchedules = new CodeSchedules(
-      schedules,
-      () => stores.admin.now(),
-      () => registry.scheduled,
-      maxPayloadBytes,
+    const maintenance = maintenanceServices(
+      { stores, schedules, registry, telemetry },
+      { options, retention, maxPayloadBytes },
+      { events: this.events, logger: this.logger, failures: this.failures, wake: () => this.wake() },
     );
-    const wake = () => this.wake();
-    this.services = [
-      new Rescuer(stores.maintenance, rescueEveryMs(options.leaseMs), wake, this.events, telemetry, this.logger, this.failures),
-      ...(options.schedules ? [new Scheduler(schedules, options.pollIntervalMs, wake, this.failures)] : []),
-      new SerialQueueKeeper(stores.maintenance, options.pollIntervalMs, wake, this.failures),
-      new Pruner(stores.maintenance, retention, this.failures),
-    ];
+    [this.services, this.codeSchedules] = [maintenance.services, maintenance.codeSchedules];
   }
 
   /** The @OnJobEvent listeners found at module init. */
@@ -198,7 +189,7 @@ export class WorkerPool implements SlotLender {
     this.unsubscribeCancel = this.listener.on(channels.cancel, (payload) => this.aborts.heardCancellation(payload));
     await this.listener.start();
     await this.stores.admin.declareDeadLetters(...this.registry.deadLetters());
-    if (this.options.schedules) await this.codeSchedules.start();
+    await this.codeSchedules?.start();
     if (this.state !== 'running') return; // stopped while starting
     this.progress.start();
     this.logs.start();
@@ -298,6 +289,3 @@ export class WorkerPool implements SlotLender {
     this.logger.log(`Worker ${this.workerId} stopped.`);
   }
 }
-
-/** Expired leases are looked for twice a lease, between every 250 ms and every 5 s. */
-const rescueEveryMs = (leaseMs: number) => Math.min(5000, Math.max(250, Math.floor(leaseMs / 2)));
