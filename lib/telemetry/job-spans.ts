@@ -60,16 +60,8 @@ export class JobSpans {
   startAttempt(row: ClaimedJobRow): { span: Span; context: Context } {
     const { api } = this;
     const parent = this.parentOf(row.trace_context);
-    const attributes: Attributes = {
-      [ATTR.system]: MESSAGING_SYSTEM,
-      [ATTR.operationType]: 'process',
-      [ATTR.operationName]: 'process',
-      [ATTR.destination]: row.type,
-      [ATTR.messageId]: row.id,
-      [ATTR.attempt]: row.attempts,
-      [ATTR.maxAttempts]: row.max_attempts,
-      [ATTR.priority]: row.priority,
-    };
+    const attributes = jobAttributes(row, 'process', 'process');
+    attributes[ATTR.priority] = row.priority;
     if (row.queue !== null) attributes[ATTR.serialQueue] = row.queue;
     const span = this.tracer.startSpan(`process ${row.type}`, { kind: api.SpanKind.CONSUMER, attributes }, parent);
     return { span, context: api.trace.setSpan(parent, span) };
@@ -89,16 +81,7 @@ export class JobSpans {
       `rescue ${row.type}`,
       {
         kind: this.api.SpanKind.INTERNAL,
-        attributes: {
-          [ATTR.system]: MESSAGING_SYSTEM,
-          [ATTR.operationType]: 'settle',
-          [ATTR.operationName]: 'rescue',
-          [ATTR.destination]: row.type,
-          [ATTR.messageId]: row.id,
-          [ATTR.attempt]: row.attempts,
-          [ATTR.maxAttempts]: row.max_attempts,
-          [ATTR.outcome]: row.status === 'failed' ? 'failed' : 'retrying',
-        },
+        attributes: { ...jobAttributes(row, 'settle', 'rescue'), [ATTR.outcome]: row.status === 'failed' ? 'failed' : 'retrying' },
       },
       this.parentOf(row.trace_context),
     );
@@ -124,6 +107,23 @@ export class JobSpans {
     }
     span.setStatus({ code: this.api.SpanStatusCode.ERROR, message });
   }
+}
+
+/** What every span about one job carries: the messaging attributes and its attempt. */
+function jobAttributes(
+  row: Pick<ClaimedJobRow, 'id' | 'type' | 'attempts' | 'max_attempts'>,
+  operationType: string,
+  operationName: string,
+): Attributes {
+  return {
+    [ATTR.system]: MESSAGING_SYSTEM,
+    [ATTR.operationType]: operationType,
+    [ATTR.operationName]: operationName,
+    [ATTR.destination]: row.type,
+    [ATTR.messageId]: row.id,
+    [ATTR.attempt]: row.attempts,
+    [ATTR.maxAttempts]: row.max_attempts,
+  };
 }
 
 function describe(error: unknown): string {

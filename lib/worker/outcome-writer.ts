@@ -63,7 +63,7 @@ export class OutcomeWriter {
     // Cancelled or no longer ours: the database already says what happened; any write would be fenced off.
     if (reason instanceof JobCancelledError) {
       this.events.emit('cancelled', job.row);
-      return { outcome: 'cancelled' };
+      return CANCELLED;
     }
     if (reason instanceof LeaseLostError) return notWritten(reason.message);
     // Its last lines first, while its lease holds: once the outcome is written they would be fenced off. Lines that
@@ -110,7 +110,7 @@ export class OutcomeWriter {
       return notWritten(messages.leaseLost());
     }
     this.events.emit('completed', job.row, { result });
-    return { outcome: 'completed' };
+    return COMPLETED;
   }
 
   private async fail(job: ActiveJob, error: unknown): Promise<AttemptEnd> {
@@ -182,5 +182,8 @@ function isInstance(value: unknown, type: abstract new (...args: never[]) => unk
 }
 
 const notWritten = (reason: string): AttemptEnd => ({ outcome: 'interrupted', reason });
+// The ends that carry nothing of their own, shared: the completion path allocates nothing for them.
+const COMPLETED: AttemptEnd = { outcome: 'completed' };
+const CANCELLED: AttemptEnd = { outcome: 'cancelled' };
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -177,8 +177,11 @@ describe('enqueue inside an ORM transaction', () => {
             ),
           );
           ids = jobs.map((job) => job.id);
-          // Held open: no other connection sees the jobs, and the worker runs none.
-          await holdsFor(async () => (await Promise.all(ids.map((id) => app.queue.getJob(id)))).every((job) => job === null), 300);
+          // Held open: a job enqueued outside it now is claimed and run (the worker is awake and claiming), while
+          // no other connection sees the transaction's jobs and the worker has run none of them.
+          const probe = await app.queue.enqueue('orm.work', { probe: name });
+          await waitFor(() => ran.events.includes(probe.id), { message: 'the probe job run while the transaction is open' });
+          expect(await Promise.all(ids.map((id) => app.queue.getJob(id)))).toEqual(ids.map(() => null));
           expect(ran.events.filter((id) => ids.includes(id))).toEqual([]);
         });
       } finally {
@@ -252,15 +255,6 @@ describe('enqueue inside an ORM transaction', () => {
     }
   });
 });
-
-/** Checks `condition` over `ms`: it must hold each time it is polled. */
-async function holdsFor(condition: () => Promise<boolean>, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  do {
-    expect(await condition()).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  } while (Date.now() < until);
-}
 
 /**
  * Counts the enqueue statements given to a node-postgres client while it still runs another one (pg deprecates a
